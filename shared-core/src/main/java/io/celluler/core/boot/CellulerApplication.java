@@ -57,6 +57,12 @@ public final class CellulerApplication {
         p.put("spring.grpc.server.shutdown-grace-period", "5s");
         // each service owns its migrations, so that several services can share a classpath
         p.put("spring.flyway.locations", "classpath:db/migration/" + serviceName);
+        if (!"gateway-service".equals(serviceName)) {
+            // in the all-in-one cell the gateway's classes share the classpath: only the gateway runs it
+            p.put("spring.cloud.gateway.server.webflux.enabled", "false");
+        }
+        // no service registry: the cell's services are addressed by configuration
+        p.put("spring.cloud.discovery.enabled", "false");
         p.put("server.shutdown", "graceful");
         p.put("spring.lifecycle.timeout-per-shutdown-phase", "5s");
         return p;

@@ -1,0 +1,23 @@
+package io.celluler.catalog.config;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+
+import org.springframework.stereotype.Component;
+
+/** Makes sure the service's data directory exists and is writable before anything uses it. */
+@Component
+class DataDirectory {
+
+    DataDirectory(CatalogProperties properties) {
+        try {
+            Files.createDirectories(properties.dataDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("celluler.catalog.data-dir: cannot create " + properties.dataDir(), e);
+        }
+        if (!Files.isWritable(properties.dataDir())) {
+            throw new IllegalStateException("celluler.catalog.data-dir: " + properties.dataDir() + " is not writable");
+        }
+    }
+}

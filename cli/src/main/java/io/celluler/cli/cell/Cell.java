@@ -1,0 +1,225 @@
+package io.celluler.cli.cell;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import io.celluler.core.boot.CellulerApplication;
+import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A whole cell in one JVM: each of the nine services in its own Spring context, with its own ports and its
+ * own configuration file, like Loki's {@code -target=all}. This is what {@code celluler up} runs and what the
+ * end-to-end tests start.
+ *
+ * <p>The services start in parallel (a small pool: this is a 2-core target), the gateway last; closing the
+ * cell stops the gateway first, then the rest.
+ */
+public final class Cell implements AutoCloseable {
+
+    /**
+     * How to start a cell.
+     *
+     * @param dataDir    where every service keeps its state ({@code <dataDir>/<service>})
+     * @param cellIndex  k: every port is the DESIGN §4 port + 1000 × k
+     * @param bindAddress address every listener binds to ({@code 127.0.0.1} on a laptop)
+     * @param extraArgs  more Spring arguments given to every service (e.g. {@code --logging.file.name=...})
+     * @param startThreads how many services start at once
+     */
+    public record Options(Path dataDir, int cellIndex, String bindAddress, List<String> extraArgs, int startThreads) {
+
+        public static Options defaults(Path dataDir) {
+            return new Options(dataDir, 0, "127.0.0.1", List.of(), 3);
+        }
+
+        public Options withCellIndex(int k) {
+            return new Options(dataDir, k, bindAddress, extraArgs, startThreads);
+        }
+
+        public Options withExtraArgs(List<String> args) {
+            return new Options(dataDir, cellIndex, bindAddress, args, startThreads);
+        }
+    }
+
+    /** One started service. */
+    public record Running(CellService service, ConfigurableApplicationContext context, Duration startTime) {
+    }
+
+    private static final String LOGGING_SYSTEM_PROPERTY = "org.springframework.boot.logging.LoggingSystem";
+
+    private final Options options;
+    private final List<Running> running;
+    private final Duration startTime;
+
+    private Cell(Options options, List<Running> running, Duration startTime) {
+        this.options = options;
+        this.running = running;
+        this.startTime = startTime;
+    }
+
+    public static Cell start(Options options) {
+        long t0 = System.nanoTime();
+        List<Running> started = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, options.startThreads()), r -> {
+            Thread t = new Thread(r, "cell-start");
+            t.setDaemon(true);
+            return t;
+        });
+        String loggingSystem = System.getProperty(LOGGING_SYSTEM_PROPERTY);
+        try {
+            // Logback is one per JVM and its reconfiguration is not thread-safe: the first service sets it
+            // up (JSON, file or console), the others start in parallel and leave it alone
+            List<CellService> backendServices = CellService.ALL.stream().filter(s -> !s.isGateway()).toList();
+            started.add(startService(backendServices.get(0), options));
+            System.setProperty(LOGGING_SYSTEM_PROPERTY, "none");
+            List<Future<Running>> backends = new ArrayList<>();
+            for (CellService s : backendServices.subList(1, backendServices.size())) {
+                backends.add(pool.submit(() -> startService(s, options)));
+            }
+            Throwable failure = null;
+            for (Future<Running> f : backends) {
+                try {
+                    started.add(f.get());
+                } catch (ExecutionException e) {
+                    failure = failure == null ? e.getCause() : failure;
+                }
+            }
+            if (failure == null) {
+                CellService gateway = CellService.ALL.stream().filter(CellService::isGateway).findFirst().orElseThrow();
+                try {
+                    started.add(startService(gateway, options));
+                } catch (RuntimeException e) {
+                    failure = e;
+                }
+            }
+            if (failure != null) {
+                closeAll(started);
+                throw new IllegalStateException("the cell did not start: " + failure.getMessage(), failure);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeAll(started);
+            throw new IllegalStateException("interrupted while starting the cell", e);
+        } finally {
+            pool.shutdownNow();
+            if (loggingSystem == null) {
+                System.clearProperty(LOGGING_SYSTEM_PROPERTY);
+            } else {
+                System.setProperty(LOGGING_SYSTEM_PROPERTY, loggingSystem);
+            }
+        }
+        return new Cell(options, List.copyOf(started), Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    private static Running startService(CellService s, Options o) {
+        long t0 = System.nanoTime();
+        List<String> args = new ArrayList<>(List.of(
+                "--celluler.data-dir=" + o.dataDir().toAbsolutePath(),
+                "--server.port=" + s.httpPort(o.cellIndex()),
+                "--server.address=" + o.bindAddress(),
+                // one JVM, nine contexts: keep each context's meters to itself
+                "--management.metrics.use-global-registry=false",
+                "--spring.jmx.enabled=false"));
+        if (s.isGateway()) {
+            for (CellService backend : CellService.ALL) {
+                if (!backend.isGateway()) {
+                    args.add("--celluler.gateway.backends." + backend.name() + "=" + o.bindAddress() + ":"
+                            + backend.grpcPort(o.cellIndex()));
+                }
+            }
+        } else {
+            args.add("--spring.grpc.server.port=" + s.grpcPort(o.cellIndex()));
+            args.add("--spring.grpc.server.host=" + o.bindAddress());
+        }
+        args.addAll(o.extraArgs());
+        ConfigurableApplicationContext ctx = CellulerApplication.builder(s.application(), s.name())
+                .registerShutdownHook(false)
+                .run(args.toArray(String[]::new));
+        return new Running(s, ctx, Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    public String gatewayUrl() {
+        return "http://" + options.bindAddress() + ":" + gateway().httpPort(options.cellIndex());
+    }
+
+    public int gatewayPort() {
+        return gateway().httpPort(options.cellIndex());
+    }
+
+    private static CellService gateway() {
+        return CellService.ALL.stream().filter(CellService::isGateway).findFirst().orElseThrow();
+    }
+
+    public List<Running> services() {
+        return running;
+    }
+
+    public Duration startTime() {
+        return startTime;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** The health each service reports on its actuator endpoint ({@code UP}, {@code DOWN}, or why it failed). */
+    public Map<String, String> health() {
+        return health(options.bindAddress(), options.cellIndex());
+    }
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** Health of a cell's services, by asking each one's {@code /actuator/health} (used by {@code celluler status}). */
+    public static Map<String, String> health(String host, int cellIndex) {
+        Map<String, String> result = new LinkedHashMap<>();
+        try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
+            for (CellService s : CellService.ALL) {
+                URI uri = URI.create("http://" + host + ":" + s.httpPort(cellIndex) + "/actuator/health");
+                try {
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    JsonNode status = JSON.readTree(r.body()).path("status");
+                    result.put(s.name(), status.isString() ? status.asString() : "HTTP " + r.statusCode());
+                } catch (IOException | tools.jackson.core.JacksonException e) {
+                    result.put(s.name(), "UNREACHABLE (" + e.getClass().getSimpleName() + ")");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    result.put(s.name(), "INTERRUPTED");
+                }
+            }
+        }
+        return result;
+    }
+
+    @Override
+    public void close() {
+        closeAll(running);
+    }
+
+    private static void closeAll(List<Running> services) {
+        // the gateway first, so no request reaches a service that is going away
+        List<Running> order = new ArrayList<>(services);
+        order.sort((a, b) -> Boolean.compare(b.service().isGateway(), a.service().isGateway()));
+        for (Running r : order) {
+            try {
+                r.context().close();
+            } catch (RuntimeException e) {
+                System.err.println("error stopping " + r.service().name() + ": " + e.getMessage());
+            }
+        }
+    }
+}

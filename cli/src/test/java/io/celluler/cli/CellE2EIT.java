@@ -1,0 +1,341 @@
+package io.celluler.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import com.google.protobuf.ByteString;
+import com.google.rpc.BadRequest;
+import io.celluler.cli.cell.Cell;
+import io.celluler.core.hash.Sha256;
+import io.celluler.proto.cas.v1.CasServiceGrpc;
+import io.celluler.proto.cas.v1.GetRequest;
+import io.celluler.proto.cas.v1.GetResponse;
+import io.celluler.proto.cas.v1.PutRequest;
+import io.celluler.proto.cas.v1.PutResponse;
+import io.celluler.proto.cas.v1.StatRequest;
+import io.celluler.proto.consensus.v1.ConsensusServiceGrpc;
+import io.celluler.proto.consensus.v1.GetStatusRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.StreamObserver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A whole cell (nine services, one JVM, the same harness as {@code celluler up}) exercised through its
+ * gateway only: gRPC pass-through of every call shape with status and trailers intact, and REST transcoded
+ * from the proto annotations.
+ */
+class CellE2EIT {
+
+    /** Cell index 20: ports 28080, 29101..29108, 28101..28108 — clear of a developer's own cell 0. */
+    static final int CELL_INDEX = 20;
+    static final int MAX_BLOB_BYTES = 1024 * 1024;
+
+    @TempDir
+    static Path dataDir;
+
+    static Cell cell;
+    static ManagedChannel gateway;
+    static HttpClient http;
+    static final JsonMapper JSON = JsonMapper.builder().build();
+
+    @BeforeAll
+    static void startCell() {
+        cell = Cell.start(Cell.Options.defaults(dataDir).withCellIndex(CELL_INDEX)
+                .withExtraArgs(List.of("--celluler.cas.max-blob-size=" + MAX_BLOB_BYTES + "B")));
+        gateway = ManagedChannelBuilder.forAddress("127.0.0.1", cell.gatewayPort()).usePlaintext().build();
+        // REST clients speak HTTP/1.1 (Java's default would try an h2c upgrade, which buffers the body)
+        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    @AfterAll
+    static void stopCell() throws InterruptedException {
+        if (gateway != null) {
+            gateway.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        if (http != null) {
+            http.close();
+        }
+        if (cell != null) {
+            cell.close();
+        }
+    }
+
+    static byte[] randomBytes(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    static CasServiceGrpc.CasServiceBlockingStub cas() {
+        return CasServiceGrpc.newBlockingStub(gateway).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    static PutResponse grpcPut(byte[] data, int pieceSize) throws Exception {
+        CompletableFuture<PutResponse> result = new CompletableFuture<>();
+        StreamObserver<PutRequest> requests = CasServiceGrpc.newStub(gateway).put(new StreamObserver<>() {
+            @Override
+            public void onNext(PutResponse value) {
+                result.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                result.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                result.completeExceptionally(new AssertionError("completed without a response"));
+            }
+        });
+        for (int off = 0; off < data.length; off += pieceSize) {
+            requests.onNext(PutRequest.newBuilder()
+                    .setData(ByteString.copyFrom(data, off, Math.min(pieceSize, data.length - off))).build());
+        }
+        requests.onCompleted();
+        try {
+            return result.get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw (Exception) e.getCause();
+        }
+    }
+
+    static HttpResponse<byte[]> rest(String method, String path, byte[] body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(cell.gatewayUrl() + path))
+                .timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    static JsonNode json(HttpResponse<byte[]> r) {
+        return JSON.readTree(r.body());
+    }
+
+    // ---- the cell ----------------------------------------------------------------------------------
+
+    @Test
+    void allNineServicesAreHealthy() {
+        assertThat(cell.health()).hasSize(9).allSatisfy((name, status) -> assertThat(status).as(name).isEqualTo("UP"));
+    }
+
+    // ---- gRPC through the gateway ------------------------------------------------------------------
+
+    @Test
+    void grpcClientStreamThenServerStreamThenUnaryThroughTheGateway() throws Exception {
+        byte[] data = randomBytes(700_000, 1);
+
+        PutResponse put = grpcPut(data, 50_000);
+        String sha = put.getBlob().getSha256();
+        List<GetResponse> pieces = new ArrayList<>();
+        cas().get(GetRequest.newBuilder().setSha256(sha).build()).forEachRemaining(pieces::add);
+        var stat = cas().stat(StatRequest.newBuilder().setSha256(sha).build());
+
+        assertThat(sha).isEqualTo(Sha256.hexOf(data));
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        pieces.forEach(p -> got.writeBytes(p.getData().toByteArray()));
+        assertThat(got.toByteArray()).isEqualTo(data);
+        assertThat(pieces).as("server stream of 256 KiB messages").hasSize(3);
+        assertThat(stat.getBlob().getSizeBytes()).isEqualTo(data.length);
+    }
+
+    @Test
+    void grpcErrorStatusMessageAndDetailsPassThroughTheGateway() {
+        String unknown = Sha256.hexOf("never stored".getBytes());
+
+        assertThatThrownBy(() -> cas().stat(StatRequest.newBuilder().setSha256(unknown).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+                    assertThat(e.getStatus().getDescription()).isEqualTo("no blob " + unknown + " on this cell");
+                });
+        // the error of a server stream, and the google.rpc.Status details carried in the trailers
+        assertThatThrownBy(() -> cas().get(GetRequest.newBuilder().setSha256("not-a-hash").build()).hasNext())
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    com.google.rpc.Status details = StatusProto.fromThrowable(e);
+                    assertThat(details).isNotNull();
+                    assertThat(details.getDetails(0).is(BadRequest.class)).isTrue();
+                });
+    }
+
+    @Test
+    void grpcOversizedClientStreamIsResourceExhausted() {
+        assertThatThrownBy(() -> grpcPut(randomBytes(MAX_BLOB_BYTES + 1, 2), 64 * 1024))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
+    }
+
+    @Test
+    void unbuiltServiceAnswersUnimplementedNamingItsIssueThroughTheGateway() throws Exception {
+        assertThatThrownBy(() -> ConsensusServiceGrpc.newBlockingStub(gateway).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .getStatus(GetStatusRequest.getDefaultInstance()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+                    assertThat(e.getStatus().getDescription())
+                            .contains("celluler.consensus.v1.ConsensusService/GetStatus")
+                            .contains("consensus-service issue");
+                });
+
+        JsonNode doc = json(rest("GET", "/v3/api-docs", null));
+        String statusPath = findPath(doc, "ConsensusService_GetStatus");
+        HttpResponse<byte[]> viaRest = rest("GET", statusPath, null);
+        assertThat(viaRest.statusCode()).isEqualTo(501);
+        assertThat(json(viaRest).path("message").asString()).contains("consensus-service issue");
+    }
+
+    static String findPath(JsonNode doc, String operationId) {
+        for (var path : doc.path("paths").properties()) {
+            for (var op : path.getValue().properties()) {
+                if (operationId.equals(op.getValue().path("operationId").asString())) {
+                    return path.getKey();
+                }
+            }
+        }
+        throw new AssertionError("no operation " + operationId + " in the OpenAPI document");
+    }
+
+    // ---- REST through the transcoder ---------------------------------------------------------------
+
+    @Test
+    void restPutThenGetABlob() throws Exception {
+        byte[] data = randomBytes(300_000, 3);
+        String sha = Sha256.hexOf(data);
+
+        HttpResponse<byte[]> put = rest("PUT", "/v1/blobs?expected_sha256=" + sha + "&media_type=image/png", data,
+                "content-type", "application/octet-stream");
+        HttpResponse<byte[]> get = rest("GET", "/v1/blobs/" + sha, null);
+        HttpResponse<byte[]> stat = rest("GET", "/v1/blobs/" + sha + ":stat", null);
+
+        assertThat(put.statusCode()).isEqualTo(200);
+        assertThat(json(put).path("blob").path("sha256").asString()).isEqualTo(sha);
+        assertThat(json(put).path("blob").path("sizeBytes").asString()).isEqualTo("300000");
+        assertThat(get.statusCode()).isEqualTo(200);
+        assertThat(get.headers().firstValue("content-type")).hasValue("application/octet-stream");
+        assertThat(get.body()).isEqualTo(data);
+        assertThat(stat.statusCode()).isEqualTo(200);
+        assertThat(json(stat).path("blob").path("mediaType").asString()).isEqualTo("image/png");
+    }
+
+    @Test
+    void restServerStreamAsNewlineDelimitedJson() throws Exception {
+        byte[] data = randomBytes(600_000, 4);
+        String sha = grpcPut(data, 100_000).getBlob().getSha256();
+
+        HttpResponse<byte[]> r = rest("GET", "/v1/blobs/" + sha, null, "accept", "application/x-ndjson");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/x-ndjson");
+        String[] lines = new String(r.body()).split("\n");
+        assertThat(lines).hasSize(3);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        for (String line : lines) {
+            got.writeBytes(java.util.Base64.getDecoder().decode(JSON.readTree(line).path("data").asString()));
+        }
+        assertThat(got.toByteArray()).isEqualTo(data);
+        assertThat(JSON.readTree(lines[0]).path("blob").path("sha256").asString()).isEqualTo(sha);
+    }
+
+    @Test
+    void restErrorsAreMappedAndNameTheProblem() throws Exception {
+        String unknown = Sha256.hexOf("nothing".getBytes());
+
+        HttpResponse<byte[]> notFound = rest("GET", "/v1/blobs/" + unknown, null);
+        HttpResponse<byte[]> badHash = rest("GET", "/v1/blobs/XYZ:stat", null);
+        HttpResponse<byte[]> empty = rest("PUT", "/v1/blobs", new byte[0]);
+        HttpResponse<byte[]> tooBig = rest("PUT", "/v1/blobs", randomBytes(MAX_BLOB_BYTES + 1, 5));
+        HttpResponse<byte[]> unknownParam = rest("GET", "/v1/blobs/" + unknown + ":stat?colour=red", null);
+        HttpResponse<byte[]> noRoute = rest("GET", "/v1/no/such/route", null);
+        HttpResponse<byte[]> noRouteOutsideApi = rest("GET", "/nothing-here", null);
+        HttpResponse<byte[]> wrongMethod = rest("POST", "/v1/blobs/" + unknown, new byte[0]);
+
+        assertThat(notFound.statusCode()).isEqualTo(404);
+        assertThat(json(notFound).path("code").asInt()).isEqualTo(5);
+        assertThat(json(notFound).path("message").asString()).contains(unknown);
+        assertThat(badHash.statusCode()).isEqualTo(400);
+        assertThat(json(badHash).path("details").get(0).path("fieldViolations").get(0).path("field").asString())
+                .isEqualTo("sha256");
+        assertThat(empty.statusCode()).isEqualTo(400);
+        assertThat(json(empty).path("message").asString()).startsWith("data: blob is empty");
+        assertThat(tooBig.statusCode()).isEqualTo(413);
+        assertThat(unknownParam.statusCode()).isEqualTo(400);
+        assertThat(json(unknownParam).path("message").asString()).contains("unknown query parameter 'colour'");
+        assertThat(noRoute.statusCode()).isEqualTo(404);
+        assertThat(noRouteOutsideApi.statusCode()).isEqualTo(404);
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("allow")).hasValueSatisfying(v -> assertThat(v).contains("GET"));
+    }
+
+    @Test
+    void malformedJsonIsRejectedAtTheGatewayNamingTheProblem() throws Exception {
+        JsonNode doc = json(rest("GET", "/v3/api-docs", null));
+        // any RPC whose REST body is the JSON request message
+        String path = null;
+        String method = null;
+        for (var p : doc.path("paths").properties()) {
+            for (var op : p.getValue().properties()) {
+                if (op.getValue().path("requestBody").path("content").has("application/json")
+                        && !p.getKey().contains("{")) {
+                    path = p.getKey();
+                    method = op.getKey().toUpperCase();
+                }
+            }
+        }
+        assertThat(path).as("an RPC with a JSON body").isNotNull();
+
+        HttpResponse<byte[]> syntax = rest(method, path, "{\"name\": ".getBytes(), "content-type", "application/json");
+        HttpResponse<byte[]> unknownField = rest(method, path, "{\"noSuchField\": 1}".getBytes(),
+                "content-type", "application/json");
+
+        assertThat(syntax.statusCode()).isEqualTo(400);
+        assertThat(json(syntax).path("message").asString()).startsWith("invalid JSON body");
+        assertThat(unknownField.statusCode()).isEqualTo(400);
+        assertThat(json(unknownField).path("message").asString()).contains("noSuchField");
+    }
+
+    @Test
+    void openApiDocumentListsTheAnnotatedRpcs() throws Exception {
+        HttpResponse<byte[]> r = rest("GET", "/v3/api-docs", null);
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode doc = json(r);
+        assertThat(doc.path("openapi").asString()).isEqualTo("3.0.3");
+        assertThat(doc.path("paths").path("/v1/blobs").path("put").path("operationId").asString())
+                .isEqualTo("CasService_Put");
+        assertThat(doc.path("paths").path("/v1/blobs/{sha256}").path("get").path("operationId").asString())
+                .isEqualTo("CasService_Get");
+        assertThat(doc.path("paths").path("/v1/blobs/{sha256}:stat").path("get").path("summary").asString())
+                .isEqualTo("Metadata of a stored blob.");
+        assertThat(doc.path("components").path("schemas").has("celluler.cas.v1.BlobInfo")).isTrue();
+        List<String> tags = new ArrayList<>();
+        doc.path("paths").forEach(p -> p.forEach(op -> tags.add(op.path("tags").get(0).asString())));
+        assertThat(tags).contains("celluler.cas.v1.CasService", "celluler.consensus.v1.ConsensusService",
+                "celluler.data.v1.FeedService", "celluler.catalog.v1.CatalogService", "celluler.model.v1.ModelService",
+                "celluler.state.v1.StateService", "celluler.network.v1.NetworkService",
+                "celluler.metrics.v1.MetricsService");
+    }
+}

@@ -1,0 +1,18 @@
+package io.celluler.metrics.config;
+
+import java.nio.file.Path;
+
+import jakarta.validation.constraints.NotNull;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * metrics-service settings ({@code celluler.metrics.*}), validated at start-up: a bad value stops the service with a
+ * message naming the key.
+ *
+ * @param dataDir where this service keeps its state (created at start-up)
+ */
+@Validated
+@ConfigurationProperties("celluler.metrics")
+public record MetricsProperties(@NotNull Path dataDir) {
+}

@@ -1,0 +1,23 @@
+package io.celluler.model.config;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+
+import org.springframework.stereotype.Component;
+
+/** Makes sure the service's data directory exists and is writable before anything uses it. */
+@Component
+class DataDirectory {
+
+    DataDirectory(ModelProperties properties) {
+        try {
+            Files.createDirectories(properties.dataDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("celluler.model.data-dir: cannot create " + properties.dataDir(), e);
+        }
+        if (!Files.isWritable(properties.dataDir())) {
+            throw new IllegalStateException("celluler.model.data-dir: " + properties.dataDir() + " is not writable");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package io.celluler.state.grpc;
+
+import io.celluler.proto.state.v1.DocumentServiceGrpc.DocumentServiceImplBase;
+import org.springframework.stereotype.Service;
+
+/**
+ * DocumentService as it stands: its contract is served (reflection lists it, the gateway routes it) and every RPC
+ * answers UNIMPLEMENTED naming the issue that builds it (see {@code celluler.roadmap}). RPCs land here as
+ * they are built.
+ */
+@Service
+public class DocumentGrpcService extends DocumentServiceImplBase {
+}

@@ -20,6 +20,14 @@ import java.util.concurrent.TimeUnit;
 import com.google.protobuf.ByteString;
 import com.google.rpc.BadRequest;
 import io.celluler.cli.cell.Cell;
+import io.celluler.cli.cell.CellService;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.reflection.v1.ServiceResponse;
 import io.celluler.core.hash.Sha256;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
@@ -142,6 +150,59 @@ class CellE2EIT {
     @Test
     void allNineServicesAreHealthy() {
         assertThat(cell.health()).hasSize(9).allSatisfy((name, status) -> assertThat(status).as(name).isEqualTo("UP"));
+    }
+
+    @Test
+    void everyServiceServesGrpcHealthReflectionAndPrometheus() throws Exception {
+        for (CellService s : CellService.ALL) {
+            if (s.isGateway()) {
+                continue;
+            }
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort(CELL_INDEX))
+                    .usePlaintext().build();
+            try {
+                var health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .check(HealthCheckRequest.getDefaultInstance());
+                assertThat(health.getStatus()).as(s.name()).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+                assertThat(reflectedServices(channel)).as(s.name())
+                        .contains("grpc.health.v1.Health")
+                        .anyMatch(name -> name.startsWith("celluler." + s.name().replace("-service", "") + ".v1."));
+            } finally {
+                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            HttpResponse<byte[]> prometheus = http.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + s.httpPort(CELL_INDEX) + "/actuator/prometheus")).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(prometheus.statusCode()).as(s.name()).isEqualTo(200);
+            assertThat(new String(prometheus.body())).as(s.name()).contains("jvm_memory_used_bytes");
+        }
+    }
+
+    static List<String> reflectedServices(ManagedChannel channel) throws Exception {
+        CompletableFuture<List<String>> names = new CompletableFuture<>();
+        StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
+                .serverReflectionInfo(new StreamObserver<>() {
+                    @Override
+                    public void onNext(ServerReflectionResponse r) {
+                        names.complete(r.getListServicesResponse().getServiceList().stream()
+                                .map(ServiceResponse::getName).toList());
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        names.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
+        try {
+            return names.get(10, TimeUnit.SECONDS);
+        } finally {
+            requests.onCompleted();
+        }
     }
 
     // ---- gRPC through the gateway ------------------------------------------------------------------

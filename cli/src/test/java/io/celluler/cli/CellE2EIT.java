@@ -269,6 +269,27 @@ class CellE2EIT {
         assertThat(json(viaRest).path("message").asString()).contains("consensus-service issue");
     }
 
+    @Test
+    void aServiceThatIsDownIsUnavailableThroughTheGateway() throws Exception {
+        // metrics-service is used by no other test of this class
+        Cell.Running metrics = cell.services().stream()
+                .filter(r -> r.service().name().equals("metrics-service")).findFirst().orElseThrow();
+        String path = findPath(json(rest("GET", "/v3/api-docs", null)), "MetricsService_GetClusterHealth");
+        metrics.context().close();
+
+        HttpResponse<byte[]> viaRest = rest("GET", path, null);
+
+        assertThat(viaRest.statusCode()).isEqualTo(503);
+        assertThat(json(viaRest).path("code").asInt()).isEqualTo(Status.Code.UNAVAILABLE.value());
+        assertThatThrownBy(() -> io.celluler.proto.metrics.v1.MetricsServiceGrpc.newBlockingStub(gateway)
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .getClusterHealth(io.celluler.proto.metrics.v1.GetClusterHealthRequest.getDefaultInstance()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                    assertThat(e.getStatus().getDescription()).startsWith("cannot reach 127.0.0.1:" + (9108 + 1000 * CELL_INDEX));
+                });
+    }
+
     static String findPath(JsonNode doc, String operationId) {
         for (var path : doc.path("paths").properties()) {
             for (var op : path.getValue().properties()) {

@@ -3,6 +3,7 @@ package io.celluler.catalog.config;
 import java.nio.file.Path;
 
 import jakarta.validation.constraints.NotNull;
+import io.celluler.core.boot.ServiceDataDir;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
 
@@ -14,5 +15,5 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("celluler.catalog")
-public record CatalogProperties(@NotNull Path dataDir) {
+public record CatalogProperties(@NotNull Path dataDir) implements ServiceDataDir {
 }

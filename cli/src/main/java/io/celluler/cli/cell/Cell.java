@@ -17,7 +17,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import io.celluler.core.boot.CellulerApplication;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.client.ReactorResourceFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -84,13 +86,17 @@ public final class Cell implements AutoCloseable {
             // Logback is one per JVM and its reconfiguration is not thread-safe: the first service sets it
             // up (JSON, file or console), the others start in parallel and leave it alone
             List<CellService> backendServices = CellService.ALL.stream().filter(s -> !s.isGateway()).toList();
-            started.add(startService(backendServices.get(0), options));
-            System.setProperty(LOGGING_SYSTEM_PROPERTY, "none");
-            List<Future<Running>> backends = new ArrayList<>();
-            for (CellService s : backendServices.subList(1, backendServices.size())) {
-                backends.add(pool.submit(() -> startService(s, options)));
-            }
             Throwable failure = null;
+            List<Future<Running>> backends = new ArrayList<>();
+            try {
+                started.add(startService(backendServices.get(0), options));
+                System.setProperty(LOGGING_SYSTEM_PROPERTY, "none");
+                for (CellService s : backendServices.subList(1, backendServices.size())) {
+                    backends.add(pool.submit(() -> startService(s, options)));
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+            }
             for (Future<Running> f : backends) {
                 try {
                     started.add(f.get());
@@ -148,8 +154,26 @@ public final class Cell implements AutoCloseable {
         args.addAll(o.extraArgs());
         ConfigurableApplicationContext ctx = CellulerApplication.builder(s.application(), s.name())
                 .registerShutdownHook(false)
+                .initializers(Cell::ownReactorResources)
                 .run(args.toArray(String[]::new));
         return new Running(s, ctx, Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    /**
+     * Every context that has Reactor Netty HTTP resources (the gateway's server and client; WebClient support in
+     * the others) gets its own instead of Reactor's JVM-global ones: closing a context disposes the global
+     * resources, which would take down the gateway's port with any other service.
+     */
+    private static void ownReactorResources(ConfigurableApplicationContext context) {
+        context.getBeanFactory().addBeanPostProcessor(new BeanPostProcessor() {
+            @Override
+            public Object postProcessBeforeInitialization(Object bean, String beanName) {
+                if (bean instanceof ReactorResourceFactory factory) {
+                    factory.setUseGlobalResources(false);
+                }
+                return bean;
+            }
+        });
     }
 
     public String gatewayUrl() {

@@ -45,6 +45,11 @@ public class GrpcRoutesConfiguration {
     }
 
     @Bean
+    GrpcErrorFilter grpcErrorFilter() {
+        return new GrpcErrorFilter();
+    }
+
+    @Bean
     GrpcTrailersFilter grpcTrailersFilter() {
         return new GrpcTrailersFilter();
     }

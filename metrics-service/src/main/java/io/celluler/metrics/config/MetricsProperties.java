@@ -3,6 +3,7 @@ package io.celluler.metrics.config;
 import java.nio.file.Path;
 
 import jakarta.validation.constraints.NotNull;
+import io.celluler.core.boot.ServiceDataDir;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
 
@@ -14,5 +15,5 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("celluler.metrics")
-public record MetricsProperties(@NotNull Path dataDir) {
+public record MetricsProperties(@NotNull Path dataDir) implements ServiceDataDir {
 }

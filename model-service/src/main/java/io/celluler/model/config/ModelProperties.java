@@ -3,6 +3,7 @@ package io.celluler.model.config;
 import java.nio.file.Path;
 
 import jakarta.validation.constraints.NotNull;
+import io.celluler.core.boot.ServiceDataDir;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
 
@@ -14,5 +15,5 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("celluler.model")
-public record ModelProperties(@NotNull Path dataDir) {
+public record ModelProperties(@NotNull Path dataDir) implements ServiceDataDir {
 }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
+import io.celluler.core.boot.ServiceDataDir;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
 
@@ -17,5 +18,5 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("celluler.network")
-public record NetworkProperties(@NotNull Path dataDir, @Min(1) @Max(65535) int p2pPort) {
+public record NetworkProperties(@NotNull Path dataDir, @Min(1) @Max(65535) int p2pPort) implements ServiceDataDir {
 }

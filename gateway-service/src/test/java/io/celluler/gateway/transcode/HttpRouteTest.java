@@ -1,0 +1,66 @@
+package io.celluler.gateway.transcode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+
+import com.google.protobuf.Descriptors.MethodDescriptor;
+import io.celluler.proto.cas.v1.CasServiceGrpc;
+import io.celluler.proto.cas.v1.CasProto;
+import org.junit.jupiter.api.Test;
+
+/** Path templates of google.api.http as the transcoder reads them, on the real cas contract. */
+class HttpRouteTest {
+
+    private static MethodDescriptor cas(String name) {
+        return CasProto.getDescriptor().findServiceByName("CasService").findMethodByName(name);
+    }
+
+    private static HttpRoute route(String name) {
+        return HttpRoute.of(cas(name), "cas-service");
+    }
+
+    @Test
+    void readsMethodTemplateBodyAndResponseBody() {
+        HttpRoute put = route("Put");
+        HttpRoute get = route("Get");
+
+        assertThat(put.httpMethod()).isEqualTo("PUT");
+        assertThat(put.template()).isEqualTo("/v1/blobs");
+        assertThat(put.rawBodyField().getName()).isEqualTo("data");
+        assertThat(get.rawResponseField().getName()).isEqualTo("data");
+        assertThat(get.pathFields()).containsExactly("sha256");
+        assertThat(CasServiceGrpc.getServiceDescriptor().getName()).isEqualTo("celluler.cas.v1.CasService");
+    }
+
+    @Test
+    void variablesMatchOneSegmentAndArePercentDecoded() {
+        assertThat(route("Get").match("/v1/blobs/abc")).isEqualTo(Map.of("sha256", "abc"));
+        assertThat(route("Get").match("/v1/blobs/a%2Fb")).isEqualTo(Map.of("sha256", "a/b"));
+        assertThat(route("Get").match("/v1/blobs/a/b")).isNull();
+        assertThat(route("Get").match("/v1/blobs/")).isNull();
+        assertThat(route("Get").match("/v1/blob/abc")).isNull();
+    }
+
+    @Test
+    void customVerbMustMatchExactly() {
+        HttpRoute stat = route("Stat");
+
+        assertThat(stat.match("/v1/blobs/abc:stat")).isEqualTo(Map.of("sha256", "abc"));
+        assertThat(stat.match("/v1/blobs/abc")).isNull();
+        assertThat(stat.match("/v1/blobs/abc:stats")).isNull();
+        // and a template without a verb does not swallow one
+        assertThat(route("Get").match("/v1/blobs/abc:stat")).isNull();
+    }
+
+    @Test
+    void scalarsFromTextNameTheFieldWhenTheyDoNotParse() throws Exception {
+        var pageSize = cas("List").getInputType().findFieldByName("page_size");
+
+        assertThat(RestTranscoder.scalar(pageSize, "25")).isEqualTo(25);
+        assertThatThrownBy(() -> RestTranscoder.scalar(pageSize, "many"))
+                .isInstanceOf(RestTranscoder.BadInput.class)
+                .hasMessageContaining("invalid value 'many' for page_size (int32)");
+    }
+}

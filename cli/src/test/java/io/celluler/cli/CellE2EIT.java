@@ -400,6 +400,20 @@ class CellE2EIT {
     }
 
     @Test
+    void swaggerUiPageAndItsScriptsAreServed() throws Exception {
+        HttpResponse<byte[]> page = rest("GET", "/swagger-ui.html", null);
+        String html = new String(page.body());
+        java.util.regex.Matcher script = java.util.regex.Pattern.compile("src=\"([^\"]+swagger-ui-bundle\\.js)\"").matcher(html);
+
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(html).contains("/v3/api-docs");
+        assertThat(script.find()).isTrue();
+        HttpResponse<byte[]> bundle = rest("GET", script.group(1), null);
+        assertThat(bundle.statusCode()).isEqualTo(200);
+        assertThat(bundle.body().length).isGreaterThan(100_000);
+    }
+
+    @Test
     void openApiDocumentListsTheAnnotatedRpcs() throws Exception {
         HttpResponse<byte[]> r = rest("GET", "/v3/api-docs", null);
 

@@ -4,7 +4,8 @@
 # among the folders.
 
 java_major() { # prints the major version of the java binary $1, or nothing
-  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p' | head -n1 | cut -d. -f1
+  { "$1" -XshowSettings:properties -version 2>&1 || true; } \
+    | sed -n 's/^ *java\.specification\.version = //p' | head -n1 | cut -d. -f1
 }
 
 find_java() {

@@ -13,7 +13,12 @@ cd "$ROOT"
 . "$ROOT/scripts/java.sh"
 
 say() { echo "[test.sh] $*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo -n "$@"; else return 1; fi; }
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"
+  else say "needs root (or passwordless sudo) to run: $*"; return 1
+  fi
+}
 apt_install() {
   say "installing $* with apt-get"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
@@ -32,7 +37,7 @@ ensure_postgres() {
   fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     local version
-    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1 || true)
     [ -n "$version" ] || { say "PostgreSQL is installed but has no cluster under /etc/postgresql"; exit 1; }
     say "starting PostgreSQL $version"
     as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
@@ -70,8 +75,8 @@ ensure_redis() {
   say "Redis: $CELLULER_TEST_REDIS_URL"
 }
 
-ensure_postgres
-ensure_redis
 find_java
 say "JDK: $JAVA_HOME"
+ensure_postgres
+ensure_redis
 exec ./mvnw -B verify "$@"

@@ -354,6 +354,8 @@ class CellE2EIT {
         HttpResponse<byte[]> noRoute = rest("GET", "/v1/no/such/route", null);
         HttpResponse<byte[]> noRouteOutsideApi = rest("GET", "/nothing-here", null);
         HttpResponse<byte[]> wrongMethod = rest("POST", "/v1/blobs/" + unknown, new byte[0]);
+        HttpResponse<byte[]> valuelessParam = rest("PUT", "/v1/blobs?media_type", new byte[] {1});
+        HttpResponse<byte[]> badAccept = rest("GET", "/v1/blobs/" + unknown, null, "accept", "not a media type");
 
         assertThat(notFound.statusCode()).isEqualTo(404);
         assertThat(json(notFound).path("code").asInt()).isEqualTo(5);
@@ -370,6 +372,9 @@ class CellE2EIT {
         assertThat(noRouteOutsideApi.statusCode()).isEqualTo(404);
         assertThat(wrongMethod.statusCode()).isEqualTo(405);
         assertThat(wrongMethod.headers().firstValue("allow")).hasValueSatisfying(v -> assertThat(v).contains("GET"));
+        assertThat(valuelessParam.statusCode()).isEqualTo(400);
+        assertThat(json(valuelessParam).path("message").asString()).contains("'media_type' needs a value");
+        assertThat(badAccept.statusCode()).isEqualTo(404);
     }
 
     @Test

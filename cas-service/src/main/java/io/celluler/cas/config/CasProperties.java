@@ -15,8 +15,8 @@ import org.springframework.validation.annotation.Validated;
  *                    is atomic)
  * @param maxBlobSize the largest blob a Put accepts; a larger one is refused with RESOURCE_EXHAUSTED and
  *                    nothing is kept
- * @param readChunkSize how many bytes each Get response message carries (at most 4 MiB, the gRPC default
- *                    inbound limit of clients)
+ * @param readChunkSize how many bytes each Get response message carries (at most 2 MiB: well inside the
+ *                    4 MiB inbound limit of default gRPC clients, with room for the metadata of the first)
  */
 @Validated
 @ConfigurationProperties("celluler.cas")
@@ -26,8 +26,8 @@ public record CasProperties(@NotNull Path blobDir, @NotNull DataSize maxBlobSize
         if (maxBlobSize != null && maxBlobSize.toBytes() < 1) {
             throw new IllegalArgumentException("celluler.cas.max-blob-size must be at least 1 byte");
         }
-        if (readChunkSize != null && (readChunkSize.toBytes() < 1 || readChunkSize.toBytes() > 4L * 1024 * 1024)) {
-            throw new IllegalArgumentException("celluler.cas.read-chunk-size must be between 1 byte and 4MB");
+        if (readChunkSize != null && (readChunkSize.toBytes() < 1 || readChunkSize.toBytes() > 2L * 1024 * 1024)) {
+            throw new IllegalArgumentException("celluler.cas.read-chunk-size must be between 1 byte and 2MB");
         }
     }
 }

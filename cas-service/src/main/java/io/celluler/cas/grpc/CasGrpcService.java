@@ -27,6 +27,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
 
 /** gRPC adapter of the blob store: Put (client stream), Get (server stream), Stat. Delete and List are not built yet. */
@@ -131,6 +132,12 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase {
                 fail(e);
             } catch (IOException e) {
                 fail(ioFailure("storing the blob", e));
+            } catch (DataAccessException e) {
+                // the bytes are durable under their address; without the row nobody sees them, and a retry
+                // of the same put finds the file and writes the row
+                log.error("metadata store failed while storing a blob", e);
+                fail(Status.UNAVAILABLE.withDescription("the metadata store is unavailable: "
+                        + e.getMostSpecificCause().getMessage() + "; retry the put").asRuntimeException());
             }
         }
 
@@ -248,7 +255,13 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase {
         if (!Sha256.isCanonicalHex(sha256)) {
             throw GrpcErrors.invalidArgument("sha256", "must be 64 lowercase hex characters");
         }
-        return store.find(sha256).orElseThrow(() -> GrpcErrors.notFound("no blob " + sha256 + " on this cell"));
+        try {
+            return store.find(sha256).orElseThrow(() -> GrpcErrors.notFound("no blob " + sha256 + " on this cell"));
+        } catch (DataAccessException e) {
+            log.error("metadata store failed while reading blob {}", sha256, e);
+            throw Status.UNAVAILABLE.withDescription("the metadata store is unavailable: "
+                    + e.getMostSpecificCause().getMessage()).asRuntimeException();
+        }
     }
 
     private static StatusRuntimeException ioFailure(String what, IOException e) {

@@ -14,6 +14,8 @@ import java.security.MessageDigest;
 import java.util.stream.Stream;
 
 import io.celluler.core.hash.Sha256;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Blob bytes on the local filesystem, addressed by their SHA-256.
@@ -24,6 +26,8 @@ import io.celluler.core.hash.Sha256;
  * fsynced, so a blob is either whole under its address or absent — never partial.
  */
 public final class BlobFileStore {
+
+    private static final Logger log = LoggerFactory.getLogger(BlobFileStore.class);
 
     private final Path blobs;
     private final Path tmp;
@@ -125,7 +129,7 @@ public final class BlobFileStore {
                 Files.deleteIfExists(file);
                 return false;
             }
-            Files.createDirectories(target.getParent());
+            createDirectoriesDurably(target.getParent());
             try {
                 Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException raced) {
@@ -136,7 +140,10 @@ public final class BlobFileStore {
             return true;
         }
 
-        /** Drops the upload; nothing of it stays. Safe to call more than once, and after commit. */
+        /**
+         * Drops the upload; nothing of it stays (a temp file that cannot be deleted now is deleted at the next
+         * start). Safe to call more than once, and after commit; never throws.
+         */
         public void abort() {
             if (done) {
                 return;
@@ -146,7 +153,7 @@ public final class BlobFileStore {
                 channel.close();
                 Files.deleteIfExists(file);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot remove upload " + file, e);
+                log.warn("cannot remove upload {} now: {}", file, e.getMessage());
             }
         }
 
@@ -154,6 +161,20 @@ public final class BlobFileStore {
         public void close() {
             abort();
         }
+    }
+
+    /** Creates the fan-out folders, fsyncing each new folder's parent so that the new entries are durable too. */
+    private static void createDirectoriesDurably(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        createDirectoriesDurably(dir.getParent());
+        try {
+            Files.createDirectory(dir);
+        } catch (FileAlreadyExistsException createdMeanwhile) {
+            return;
+        }
+        fsyncDirectory(dir.getParent());
     }
 
     private static void fsyncDirectory(Path dir) throws IOException {

@@ -34,6 +34,6 @@ class CasPropertiesTest {
     @Test
     void aReadChunkAboveTheGrpcLimitIsRefused() {
         runner.withPropertyValues("celluler.cas.read-chunk-size=8MB").run(ctx -> assertThat(ctx.getStartupFailure())
-                .hasStackTraceContaining("celluler.cas.read-chunk-size must be between 1 byte and 4MB"));
+                .hasStackTraceContaining("celluler.cas.read-chunk-size must be between 1 byte and 2MB"));
     }
 }

@@ -74,8 +74,20 @@ public final class Cell implements AutoCloseable {
     }
 
     public static Cell start(Options options) {
+        return start(options, running -> { });
+    }
+
+    /**
+     * Starts a cell, telling {@code onStarted} of each service as soon as it runs (so that a caller can stop
+     * what has started if it is interrupted half-way, e.g. by Ctrl-C during start-up; see {@link #closeAll}).
+     */
+    public static Cell start(Options options, java.util.function.Consumer<Running> onStarted) {
         long t0 = System.nanoTime();
         List<Running> started = new ArrayList<>();
+        java.util.function.Consumer<Running> record = r -> {
+            started.add(r);
+            onStarted.accept(r);
+        };
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, options.startThreads()), r -> {
             Thread t = new Thread(r, "cell-start");
             t.setDaemon(true);
@@ -89,17 +101,17 @@ public final class Cell implements AutoCloseable {
             Throwable failure = null;
             List<Future<Running>> backends = new ArrayList<>();
             try {
-                started.add(startService(backendServices.get(0), options));
+                record.accept(startService(backendServices.get(0), options));
                 System.setProperty(LOGGING_SYSTEM_PROPERTY, "none");
                 for (CellService s : backendServices.subList(1, backendServices.size())) {
                     backends.add(pool.submit(() -> startService(s, options)));
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 failure = e;
             }
             for (Future<Running> f : backends) {
                 try {
-                    started.add(f.get());
+                    record.accept(f.get());
                 } catch (ExecutionException e) {
                     failure = failure == null ? e.getCause() : failure;
                 }
@@ -107,8 +119,8 @@ public final class Cell implements AutoCloseable {
             if (failure == null) {
                 CellService gateway = CellService.ALL.stream().filter(CellService::isGateway).findFirst().orElseThrow();
                 try {
-                    started.add(startService(gateway, options));
-                } catch (RuntimeException e) {
+                    record.accept(startService(gateway, options));
+                } catch (RuntimeException | Error e) {
                     failure = e;
                 }
             }
@@ -234,7 +246,8 @@ public final class Cell implements AutoCloseable {
         closeAll(running);
     }
 
-    private static void closeAll(List<Running> services) {
+    /** Stops services in the cell's order: the gateway first, then the rest. */
+    public static void closeAll(List<Running> services) {
         // the gateway first, so no request reaches a service that is going away
         List<Running> order = new ArrayList<>(services);
         order.sort((a, b) -> Boolean.compare(b.service().isGateway(), a.service().isGateway()));

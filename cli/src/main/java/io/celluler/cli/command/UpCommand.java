@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 
 import io.celluler.cli.cell.Cell;
@@ -45,21 +46,23 @@ public class UpCommand implements Callable<Integer> {
             extra.add("--logging.threshold.console=OFF");
         }
         System.out.printf("Starting a cell (index %d) with data in %s ...%n", cellIndex, dir);
+        // Ctrl-C at any time, start-up included, stops what runs
+        List<Cell.Running> running = new CopyOnWriteArrayList<>();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("\nStopping the cell ...");
+            Cell.closeAll(running);
+            System.out.println("Stopped.");
+            stopped.countDown();
+        }, "cell-shutdown"));
         Cell cell;
         try {
-            cell = Cell.start(new Cell.Options(dir, cellIndex, bind, extra, 3));
+            cell = Cell.start(new Cell.Options(dir, cellIndex, bind, extra, 3), running::add);
         } catch (IllegalStateException e) {
             System.err.println(e.getMessage());
             System.err.println("Logs: " + dir.resolve("logs/cell.log"));
             return 1;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("\nStopping the cell ...");
-            cell.close();
-            System.out.println("Stopped.");
-            stopped.countDown();
-        }, "cell-shutdown"));
 
         Map<String, String> health = cell.health();
         System.out.printf("%nCell up in %.1f s.%n%n", cell.startTime().toMillis() / 1000.0);

@@ -56,29 +56,33 @@ final class CallBridge extends ClientCall.Listener<DynamicMessage> {
     }
 
     @Override
-    public synchronized void onMessage(DynamicMessage message) {
-        if (sink != null) {
-            sink.next(message);
-        } else {
-            buffered.add(message);
+    public void onMessage(DynamicMessage message) {
+        synchronized (this) {
+            if (sink != null) {
+                sink.next(message);
+            } else {
+                buffered.add(message);
+            }
         }
+        // outside the lock: completing runs the response chain on this thread
         firstSignal.complete(null);
     }
 
     @Override
-    public synchronized void onClose(Status status, Metadata trailers) {
-        closeStatus = status;
-        closeTrailers = trailers;
-        if (sink != null) {
-            terminate(sink);
+    public void onClose(Status status, Metadata trailers) {
+        synchronized (this) {
+            closeStatus = status;
+            closeTrailers = trailers;
+            if (sink != null) {
+                terminate(sink);
+            }
         }
         firstSignal.complete(null);
     }
 
-    /** Completes when the first response or the close arrived; cancelling it cancels the call. */
+    /** Completes when the first response or the close arrived (cancelling the wait leaves the call alone). */
     Mono<Void> firstSignal() {
-        return Mono.fromFuture(firstSignal, true)
-                .doOnCancel(() -> call.cancel("the HTTP client went away", null));
+        return Mono.fromFuture(firstSignal, true);
     }
 
     /** The call's failure when it closed with an error before sending any message, else null. */

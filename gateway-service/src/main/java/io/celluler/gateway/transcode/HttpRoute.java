@@ -1,6 +1,5 @@
 package io.celluler.gateway.transcode;
 
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,6 +9,7 @@ import java.util.Map;
 import com.google.api.HttpRule;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Descriptors.MethodDescriptor;
+import org.springframework.web.util.UriUtils;
 
 /**
  * One REST binding of an RPC, from its {@code google.api.http} rule: an HTTP method and a path template such
@@ -114,7 +114,7 @@ public final class HttpRoute {
                 if (parts[i].isEmpty()) {
                     return null;
                 }
-                vars.put(seg.substring(1, seg.length() - 1), URLDecoder.decode(parts[i], StandardCharsets.UTF_8));
+                vars.put(seg.substring(1, seg.length() - 1), UriUtils.decode(parts[i], StandardCharsets.UTF_8));
             } else if (!seg.equals(parts[i])) {
                 return null;
             }

@@ -67,6 +67,10 @@ public class RestTranscoder {
 
     private static final Logger log = LoggerFactory.getLogger(RestTranscoder.class);
     static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
+    /** How long a server stream's HTTP status waits for its first message or its failure. */
+    static final java.time.Duration FIRST_MESSAGE_WAIT = java.time.Duration.ofSeconds(1);
+    /** Messages of a server stream requested from the service ahead of the HTTP writer. */
+    static final int STREAM_PREFETCH = 2;
     /** Metadata forwarded from HTTP headers to the service. */
     private static final List<String> FORWARDED_HEADERS = List.of("x-request-id", "traceparent", "tracestate");
 
@@ -276,6 +280,9 @@ public class RestTranscoder {
 
     /** Converts a path or query string to a scalar field's value. */
     static Object scalar(FieldDescriptor f, String v) throws BadInput {
+        if (v == null) {
+            throw new BadInput(f.getName(), "'" + f.getName() + "' needs a value ('" + f.getName() + "=...')");
+        }
         try {
             return switch (f.getType()) {
                 case STRING -> v;
@@ -359,7 +366,12 @@ public class RestTranscoder {
                 DynamicMessage.Builder msg = sentFirst
                         ? DynamicMessage.newBuilder(route.method().getInputType()) : first.clone();
                 sentFirst = true;
-                call.sendMessage(msg.setField(raw, ByteString.copyFrom(bytes)).build());
+                try {
+                    call.sendMessage(msg.setField(raw, ByteString.copyFrom(bytes)).build());
+                } catch (IllegalStateException callAlreadyCancelled) {
+                    dispose();
+                    return;
+                }
                 if (call.isReady()) {
                     request(1);
                 } else {
@@ -395,33 +407,50 @@ public class RestTranscoder {
     }
 
     private Mono<ServerResponse> respond(HttpRoute route, CallBridge bridge, ServerRequest request) {
-        return bridge.firstSignal().then(Mono.defer(() -> {
+        Mono<Void> first = bridge.firstSignal();
+        if (route.method().isServerStreaming()) {
+            // a stream that fails at once gets its own HTTP status; one that is quiet (a watch) gets 200 soon
+            first = first.timeout(FIRST_MESSAGE_WAIT, Mono.empty());
+        }
+        return first.then(Mono.defer(() -> {
             StatusRuntimeException early = bridge.earlyError();
             if (early != null) {
                 return grpcError(early);
             }
             if (!route.method().isServerStreaming()) {
-                return bridge.responses().next()
+                // wait for the close too: the answer is final only with an OK status
+                return bridge.responses().last()
                         .flatMap(m -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
                                 .bodyValue(printResponse(route, m)))
                         .onErrorResume(StatusRuntimeException.class, this::grpcError);
             }
             DataBufferFactory buffers = request.exchange().getResponse().bufferFactory();
+            // ask the service for messages a couple at a time: Reactor Netty's writer prefetches 128,
+            // which for 256 KiB blob pieces would be 32 MiB of gateway heap per slow reader
+            Flux<DynamicMessage> messages = bridge.responses().limitRate(STREAM_PREFETCH);
             FieldDescriptor raw = route.rawResponseField();
-            if (raw != null && !request.headers().accept().contains(NDJSON)) {
-                Flux<DataBuffer> body = bridge.responses()
+            if (raw != null && !acceptsNdjson(request)) {
+                Flux<DataBuffer> body = messages
                         .map(m -> buffers.wrap(((ByteString) m.getField(raw)).toByteArray()))
                         .doOnError(e -> log.warn("{} failed mid-stream; the HTTP response is cut short: {}",
                                 route.method().getFullName(), e.getMessage()));
                 return ServerResponse.ok().contentType(MediaType.APPLICATION_OCTET_STREAM)
                         .body(BodyInserters.fromDataBuffers(body));
             }
-            Flux<DataBuffer> body = bridge.responses()
+            Flux<DataBuffer> body = messages
                     .map(m -> buffers.wrap((printCompact(route, m) + "\n").getBytes(StandardCharsets.UTF_8)))
                     .onErrorResume(StatusRuntimeException.class, e -> Flux.just(buffers.wrap(
                             ("{\"error\":" + statusJson(e, true) + "}\n").getBytes(StandardCharsets.UTF_8))));
             return ServerResponse.ok().contentType(NDJSON).body(BodyInserters.fromDataBuffers(body));
-        }));
+        })).doOnCancel(() -> bridge.call().cancel("the HTTP client went away", null));
+    }
+
+    private static boolean acceptsNdjson(ServerRequest request) {
+        try {
+            return request.headers().accept().stream().anyMatch(NDJSON::equalsTypeAndSubtype);
+        } catch (org.springframework.http.InvalidMediaTypeException malformedAcceptHeader) {
+            return false;
+        }
     }
 
     // ---- JSON ------------------------------------------------------------------------------------------

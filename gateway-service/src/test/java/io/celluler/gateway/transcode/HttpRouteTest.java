@@ -38,6 +38,8 @@ class HttpRouteTest {
     void variablesMatchOneSegmentAndArePercentDecoded() {
         assertThat(route("Get").match("/v1/blobs/abc")).isEqualTo(Map.of("sha256", "abc"));
         assertThat(route("Get").match("/v1/blobs/a%2Fb")).isEqualTo(Map.of("sha256", "a/b"));
+        // path decoding, not form decoding: '+' stays '+'
+        assertThat(route("Get").match("/v1/blobs/a+b")).isEqualTo(Map.of("sha256", "a+b"));
         assertThat(route("Get").match("/v1/blobs/a/b")).isNull();
         assertThat(route("Get").match("/v1/blobs/")).isNull();
         assertThat(route("Get").match("/v1/blob/abc")).isNull();
@@ -59,6 +61,8 @@ class HttpRouteTest {
         var pageSize = cas("List").getInputType().findFieldByName("page_size");
 
         assertThat(RestTranscoder.scalar(pageSize, "25")).isEqualTo(25);
+        assertThatThrownBy(() -> RestTranscoder.scalar(pageSize, null))
+                .isInstanceOf(RestTranscoder.BadInput.class).hasMessageContaining("'page_size' needs a value");
         assertThatThrownBy(() -> RestTranscoder.scalar(pageSize, "many"))
                 .isInstanceOf(RestTranscoder.BadInput.class)
                 .hasMessageContaining("invalid value 'many' for page_size (int32)");

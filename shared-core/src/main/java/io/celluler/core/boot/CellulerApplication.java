@@ -48,7 +48,9 @@ public final class CellulerApplication {
         // actuator: health (with liveness/readiness groups) and the Prometheus scrape
         p.put("management.endpoints.web.exposure.include", "health,info,prometheus,metrics");
         p.put("management.endpoint.health.probes.enabled", "true");
-        p.put("management.endpoint.health.show-details", "always");
+        // component statuses (db UP/DOWN...) but no details (database product, disk paths) to anonymous callers
+        p.put("management.endpoint.health.show-components", "always");
+        p.put("management.endpoint.health.show-details", "never");
         p.put("management.metrics.tags.service", serviceName);
         // gRPC: the native Netty server on its own port, with health and reflection
         p.put("spring.grpc.server.servlet.enabled", "false");

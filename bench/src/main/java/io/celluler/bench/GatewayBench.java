@@ -17,6 +17,7 @@ import com.google.protobuf.ByteString;
 import io.celluler.cli.cell.Cell;
 import io.celluler.cli.cell.CellService;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
+import io.celluler.proto.cas.v1.GetRequest;
 import io.celluler.proto.cas.v1.PutRequest;
 import io.celluler.proto.cas.v1.PutResponse;
 import io.celluler.proto.cas.v1.StatRequest;
@@ -32,7 +33,7 @@ import picocli.CommandLine.Option;
  * and cell share the machine's cores, as every loopback figure here does).
  *
  * <p>Figures: unary {@code Stat} (closed loop, {@code --concurrency} callers, {@code --seconds} each after a
- * warm-up) and {@code Put} of distinct 1 MiB blobs (MB/s).
+ * warm-up), {@code Put} of distinct 1 MiB blobs and whole reads of an 8 MiB blob (MB/s).
  */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
         description = "Unary Stat and 1 MiB Put: direct gRPC vs gateway gRPC vs gateway REST.")
@@ -49,6 +50,9 @@ public class GatewayBench implements Callable<Integer> {
 
     @Option(names = "--put-count", defaultValue = "200", description = "1 MiB blobs per put run")
     int putCount;
+
+    @Option(names = "--get-count", defaultValue = "40", description = "8 MiB reads per get run")
+    int getCount;
 
     @Option(names = "--cell", defaultValue = "30", description = "cell index of the cell started here")
     int cellIndex;
@@ -96,6 +100,24 @@ public class GatewayBench implements Callable<Integer> {
                         throw new IllegalStateException("HTTP " + r.statusCode() + " " + new String(r.body()));
                     }
                     return null;
+                });
+
+                // reads of one 8 MiB blob: the server stream (gRPC) and the raw download (REST)
+                byte[] big = new byte[8 * 1024 * 1024];
+                new Random(9).nextBytes(big);
+                String bigSha = put(direct, big).getBlob().getSha256();
+                GetRequest get = GetRequest.newBuilder().setSha256(bigSha).build();
+                getRun("get-8MiB grpc-direct", () -> CasServiceGrpc.newBlockingStub(direct).get(get).forEachRemaining(r -> { }));
+                getRun("get-8MiB grpc-gateway", () -> CasServiceGrpc.newBlockingStub(viaGateway).get(get).forEachRemaining(r -> { }));
+                URI getUri = URI.create(cell.gatewayUrl() + "/v1/blobs/" + bigSha);
+                getRun("get-8MiB rest-gateway", () -> {
+                    HttpResponse<java.io.InputStream> r = http.send(HttpRequest.newBuilder(getUri).build(),
+                            HttpResponse.BodyHandlers.ofInputStream());
+                    try (java.io.InputStream in = r.body()) {
+                        if (in.transferTo(java.io.OutputStream.nullOutputStream()) != big.length) {
+                            throw new IllegalStateException("short read");
+                        }
+                    }
                 });
             } finally {
                 direct.shutdownNow();
@@ -176,6 +198,24 @@ public class GatewayBench implements Callable<Integer> {
         java.util.Arrays.sort(lat);
         System.out.printf("BENCH gateway %-22s blobs=%d MB/s=%.1f p50=%.2fms p99=%.2fms%n", name, putCount,
                 putCount * 1.048576 / secs, lat[putCount / 2] / 1e6, lat[(int) Math.ceil(putCount * 0.99) - 1] / 1e6);
+    }
+
+    /** Sequential whole reads of the 8 MiB blob: warm-up, then {@code --get-count} measured. */
+    private void getRun(String name, Op op) throws Exception {
+        for (int i = 0; i < 5; i++) {
+            op.run();
+        }
+        long[] lat = new long[getCount];
+        long t0 = System.nanoTime();
+        for (int i = 0; i < getCount; i++) {
+            long s = System.nanoTime();
+            op.run();
+            lat[i] = System.nanoTime() - s;
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        java.util.Arrays.sort(lat);
+        System.out.printf("BENCH gateway %-22s reads=%d MB/s=%.1f p50=%.2fms p99=%.2fms%n", name, getCount,
+                getCount * 8 * 1.048576 / secs, lat[getCount / 2] / 1e6, lat[(int) Math.ceil(getCount * 0.99) - 1] / 1e6);
     }
 
     private static byte[] blob(int i, int run) {

@@ -402,6 +402,14 @@ class CellE2EIT {
         assertThat(json(syntax).path("message").asString()).startsWith("invalid JSON body");
         assertThat(unknownField.statusCode()).isEqualTo(400);
         assertThat(json(unknownField).path("message").asString()).contains("noSuchField");
+
+        byte[] huge = new byte[5 * 1024 * 1024]; // above celluler.gateway.max-json-body-size (4 MB)
+        java.util.Arrays.fill(huge, (byte) ' ');
+        huge[0] = '{';
+        huge[huge.length - 1] = '}';
+        HttpResponse<byte[]> tooLarge = rest(method, path, huge, "content-type", "application/json");
+        assertThat(tooLarge.statusCode()).isEqualTo(413);
+        assertThat(json(tooLarge).path("message").asString()).contains("celluler.gateway.max-json-body-size");
     }
 
     @Test

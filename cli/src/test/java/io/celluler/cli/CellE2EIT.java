@@ -153,6 +153,17 @@ class CellE2EIT {
     }
 
     @Test
+    void theCellsIdentityOverRest() throws Exception {
+        HttpResponse<byte[]> r = rest("GET", "/v1/network/cell", null);
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode cell = json(r);
+        byte[] publicKey = java.util.Base64.getDecoder().decode(cell.path("publicKey").asString());
+        assertThat(cell.path("cellId").asString()).isEqualTo(io.celluler.core.identity.CellIdentity.cellIdOf(publicKey));
+        assertThat(cell.path("capabilities").size()).isGreaterThanOrEqualTo(8);
+    }
+
+    @Test
     void everyServiceServesGrpcHealthReflectionAndPrometheus() throws Exception {
         for (CellService s : CellService.ALL) {
             if (s.isGateway()) {

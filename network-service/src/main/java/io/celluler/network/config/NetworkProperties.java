@@ -1,11 +1,14 @@
 package io.celluler.network.config;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
+import io.celluler.core.boot.ServiceDataDir;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
-import io.celluler.core.boot.ServiceDataDir;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
 
@@ -13,10 +16,15 @@ import org.springframework.validation.annotation.Validated;
  * network-service settings ({@code celluler.network.*}), validated at start-up: a bad value stops the service with a
  * message naming the key.
  *
- * @param dataDir where this service keeps its state (created at start-up)
- * @param p2pPort port of the cell-to-cell listener (mutual TLS, signed envelopes); opened by the network-service issue
+ * @param dataDir      where this service keeps its state (created at start-up); the cell's key is in
+ *                     {@code <dataDir>/identity/cell.key}, readable by its owner only
+ * @param p2pPort      port of the cell-to-cell listener (mutual TLS, signed envelopes); opened by the
+ *                     network-service issue's link layer
+ * @param capabilities the services this cell runs and the proto packages each serves, advertised to other
+ *                     cells (the all-in-one cell runs all nine)
  */
 @Validated
 @ConfigurationProperties("celluler.network")
-public record NetworkProperties(@NotNull Path dataDir, @Min(1) @Max(65535) int p2pPort) implements ServiceDataDir {
+public record NetworkProperties(@NotNull Path dataDir, @Min(1) @Max(65535) int p2pPort,
+        @NotEmpty Map<String, List<String>> capabilities) implements ServiceDataDir {
 }

@@ -1,13 +1,48 @@
 package io.celluler.network.grpc;
 
+import java.time.Instant;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import io.celluler.core.identity.CellIdentity;
+import io.celluler.network.config.NetworkProperties;
+import io.celluler.proto.network.v1.Capability;
+import io.celluler.proto.network.v1.GetCellInfoRequest;
+import io.celluler.proto.network.v1.GetCellInfoResponse;
 import io.celluler.proto.network.v1.NetworkServiceGrpc.NetworkServiceImplBase;
+import io.grpc.stub.StreamObserver;
 import org.springframework.stereotype.Service;
 
 /**
- * NetworkService as it stands: its contract is served (reflection lists it, the gateway routes it) and every RPC
- * answers UNIMPLEMENTED naming the issue that builds it (see {@code celluler.roadmap}). RPCs land here as
- * they are built.
+ * NetworkService as it stands: {@code GetCellInfo} is built (identity, version, capabilities); peers, links,
+ * messaging and membership answer UNIMPLEMENTED naming the network-service issue until their parts land.
  */
 @Service
 public class NetworkGrpcService extends NetworkServiceImplBase {
+
+    private final CellIdentity identity;
+    private final NetworkProperties properties;
+    private final Instant startedAt = Instant.now();
+    private final String version;
+
+    public NetworkGrpcService(CellIdentity identity, NetworkProperties properties) {
+        this.identity = identity;
+        this.properties = properties;
+        String v = NetworkGrpcService.class.getPackage().getImplementationVersion();
+        this.version = v == null ? "dev" : v;
+    }
+
+    @Override
+    public void getCellInfo(GetCellInfoRequest request, StreamObserver<GetCellInfoResponse> responses) {
+        GetCellInfoResponse.Builder info = GetCellInfoResponse.newBuilder()
+                .setCellId(identity.cellId())
+                .setPublicKey(ByteString.copyFrom(identity.publicKey()))
+                .setVersion(version)
+                .setStartedAt(Timestamp.newBuilder().setSeconds(startedAt.getEpochSecond()).setNanos(startedAt.getNano()));
+        properties.capabilities().forEach((service, apis) -> info.addCapabilities(
+                Capability.newBuilder().setService(service).addAllApiVersions(apis)));
+        // p2p_addresses and incarnation stay empty/0 until the P2P listener and membership exist
+        responses.onNext(info.build());
+        responses.onCompleted();
+    }
 }

@@ -377,6 +377,8 @@ class CellE2EIT {
         assertThat(empty.statusCode()).isEqualTo(400);
         assertThat(json(empty).path("message").asString()).startsWith("data: blob is empty");
         assertThat(tooBig.statusCode()).isEqualTo(413);
+        // a refused upload closes its connection: it is not reused with an unread body in it
+        assertThat(tooBig.headers().firstValue("connection")).hasValue("close");
         assertThat(unknownParam.statusCode()).isEqualTo(400);
         assertThat(json(unknownParam).path("message").asString()).contains("unknown query parameter 'colour'");
         assertThat(noRoute.statusCode()).isEqualTo(404);
@@ -420,6 +422,8 @@ class CellE2EIT {
         huge[huge.length - 1] = '}';
         HttpResponse<byte[]> tooLarge = rest(method, path, huge, "content-type", "application/json");
         assertThat(tooLarge.statusCode()).isEqualTo(413);
+        // refused before the whole body was read: the connection is not reused
+        assertThat(tooLarge.headers().firstValue("connection")).hasValue("close");
         assertThat(json(tooLarge).path("message").asString()).contains("celluler.gateway.max-json-body-size");
     }
 

@@ -44,6 +44,7 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * REST/JSON ↔ gRPC, driven by the {@code google.api.http} annotations of the contracts (no per-API code).
@@ -69,6 +70,8 @@ public class RestTranscoder {
     static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
     /** How long a server stream's HTTP status waits for its first message or its failure. */
     static final java.time.Duration FIRST_MESSAGE_WAIT = java.time.Duration.ofSeconds(1);
+    /** While an upload waits for the gRPC call to take more, how often readiness is re-checked. */
+    static final long READY_RECHECK_MILLIS = 5;
     /** Messages of a server stream requested from the service ahead of the HTTP writer. */
     static final int STREAM_PREFETCH = 2;
     /** Metadata forwarded from HTTP headers to the service. */
@@ -163,27 +166,25 @@ public class RestTranscoder {
                 return error(HttpStatus.NOT_IMPLEMENTED, statusJson(Code.UNIMPLEMENTED,
                         route.method().getFullName() + " is a client stream: call it over gRPC", null), h -> { });
             }
-            return clientStream(route, first, request);
+            return Mono.defer(() -> clientStream(route, first, request));
         }
         if (route.body().isEmpty()) {
             return call(route, first.build(), request);
         }
-        return DataBufferUtils.join(request.body(org.springframework.web.reactive.function.BodyExtractors.toDataBuffers()),
-                        (int) properties.maxJsonBodySize().toBytes())
-                .map(buffer -> {
-                    try {
-                        byte[] bytes = new byte[buffer.readableByteCount()];
-                        buffer.read(bytes);
-                        return bytes;
-                    } finally {
-                        DataBufferUtils.release(buffer);
+        long limit = properties.maxJsonBodySize().toBytes();
+        return request.body(org.springframework.web.reactive.function.BodyExtractors.toDataBuffers())
+                .reduce(new JsonBody(limit), JsonBody::add)
+                .defaultIfEmpty(new JsonBody(limit))
+                .flatMap(body -> {
+                    if (body.tooLarge()) {
+                        // the body was read to its end (so the close is clean), its excess thrown away
+                        return error(HttpStatus.PAYLOAD_TOO_LARGE, statusJson(Code.RESOURCE_EXHAUSTED,
+                                "request body exceeds " + limit + " bytes (celluler.gateway.max-json-body-size)", "body"),
+                                h -> h.set(HttpHeaders.CONNECTION, "close"));
                     }
-                })
-                .defaultIfEmpty(new byte[0])
-                .flatMap(bytes -> {
                     try {
                         DynamicMessage.Builder message = DynamicMessage.newBuilder(route.method().getInputType());
-                        bindBody(message, route, bytes);
+                        bindBody(message, route, body.bytes());
                         // path and query fields win over the body (google.api.http semantics)
                         message.mergeFrom(first.build());
                         return call(route, message.build(), request);
@@ -192,8 +193,49 @@ public class RestTranscoder {
                     }
                 })
                 .onErrorResume(DataBufferLimitException.class, e -> error(HttpStatus.PAYLOAD_TOO_LARGE,
-                        statusJson(Code.RESOURCE_EXHAUSTED, "request body exceeds " + properties.maxJsonBodySize().toBytes()
-                                + " bytes (celluler.gateway.max-json-body-size)", "body"), h -> { }));
+                        statusJson(Code.RESOURCE_EXHAUSTED, e.getMessage(), "body"),
+                        h -> h.set(HttpHeaders.CONNECTION, "close")));
+    }
+
+    /**
+     * A JSON request body read whole up to the limit. Past the limit the rest is still read, and dropped, up to
+     * 16 times the limit — so that the 413 reaches the client instead of a reset connection — and beyond that
+     * the request is cut off.
+     */
+    static final class JsonBody {
+        private final long limit;
+        private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        private long total;
+
+        JsonBody(long limit) {
+            this.limit = limit;
+        }
+
+        JsonBody add(DataBuffer buffer) {
+            try {
+                int n = buffer.readableByteCount();
+                total += n;
+                if (total > 16 * limit) {
+                    throw new DataBufferLimitException("request body exceeds " + 16 * limit + " bytes: not read further");
+                }
+                if (total <= limit) {
+                    byte[] chunk = new byte[n];
+                    buffer.read(chunk);
+                    bytes.writeBytes(chunk);
+                }
+                return this;
+            } finally {
+                DataBufferUtils.release(buffer);
+            }
+        }
+
+        boolean tooLarge() {
+            return total > limit;
+        }
+
+        byte[] bytes() {
+            return bytes.toByteArray();
+        }
     }
 
     // ---- building the request message --------------------------------------------------------------
@@ -346,67 +388,101 @@ public class RestTranscoder {
 
     /** Streams the raw HTTP body to a client-streaming RPC, as fast as the service takes it. */
     private Mono<ServerResponse> clientStream(HttpRoute route, DynamicMessage.Builder first, ServerRequest request) {
-        FieldDescriptor raw = route.rawBodyField();
         CallBridge bridge = new CallBridge(newCall(route));
-        ClientCall<DynamicMessage, DynamicMessage> call = bridge.call();
-        AtomicBoolean waitingForReady = new AtomicBoolean();
-        BaseSubscriber<DataBuffer> upload = new BaseSubscriber<>() {
-            private boolean sentFirst;
-
-            @Override
-            protected void hookOnSubscribe(Subscription subscription) {
-                request(1);
-            }
-
-            @Override
-            protected void hookOnNext(DataBuffer buffer) {
-                byte[] bytes = new byte[buffer.readableByteCount()];
-                buffer.read(bytes);
-                DataBufferUtils.release(buffer);
-                DynamicMessage.Builder msg = sentFirst
-                        ? DynamicMessage.newBuilder(route.method().getInputType()) : first.clone();
-                sentFirst = true;
-                try {
-                    call.sendMessage(msg.setField(raw, ByteString.copyFrom(bytes)).build());
-                } catch (IllegalStateException callAlreadyCancelled) {
-                    dispose();
-                    return;
-                }
-                if (call.isReady()) {
-                    request(1);
-                } else {
-                    waitingForReady.set(true);
-                    if (call.isReady() && waitingForReady.compareAndSet(true, false)) {
-                        request(1);
-                    }
-                }
-            }
-
-            @Override
-            protected void hookOnComplete() {
-                if (!sentFirst) {
-                    call.sendMessage(first.build());
-                }
-                call.halfClose();
-            }
-
-            @Override
-            protected void hookOnError(Throwable t) {
-                call.cancel("the HTTP request body failed", t);
-            }
-        };
-        bridge.onReady(() -> {
-            if (waitingForReady.compareAndSet(true, false)) {
-                upload.request(1);
-            }
-        });
+        Upload upload = new Upload(bridge.call(), route, first);
+        bridge.onReady(upload::resumeIfReady);
         bridge.start(metadata(request));
         request.body(org.springframework.web.reactive.function.BodyExtractors.toDataBuffers()).subscribe(upload);
-        // once the service has answered (a refusal may come before the upload ends) stop reading the body
-        return respond(route, bridge, request).doFinally(signal -> upload.dispose());
+        // Every streamed upload ends its HTTP/1.1 connection ("Connection: close", RFC 9112 §9.6), whatever the
+        // answer. A refusal may come before the body was read; and after a streamed upload with backpressure,
+        // Reactor Netty 1.3 was seen to leave the connection unread, so the next request on it hung (about 1 in
+        // 30, CellE2EIT and a 200-request loop). A new connection per upload costs a handshake, and nothing hangs.
+        return respond(route, bridge, request, headers -> headers.set(HttpHeaders.CONNECTION, "close"))
+                .doFinally(signal -> upload.dispose());
+    }
+
+    /**
+     * The HTTP body going into a client-streaming call, one buffer a message, with backpressure: the next
+     * buffer is requested only when the call can take it ({@code isReady}).
+     */
+    private static final class Upload extends BaseSubscriber<DataBuffer> {
+
+        private final ClientCall<DynamicMessage, DynamicMessage> call;
+        private final HttpRoute route;
+        private final DynamicMessage.Builder first;
+        private final FieldDescriptor raw;
+        private final AtomicBoolean waitingForReady = new AtomicBoolean();
+        private boolean sentFirst;
+
+        Upload(ClientCall<DynamicMessage, DynamicMessage> call, HttpRoute route, DynamicMessage.Builder first) {
+            this.call = call;
+            this.route = route;
+            this.first = first;
+            this.raw = route.rawBodyField();
+        }
+
+        @Override
+        protected void hookOnSubscribe(Subscription subscription) {
+            request(1);
+        }
+
+        @Override
+        protected void hookOnNext(DataBuffer buffer) {
+            byte[] bytes = new byte[buffer.readableByteCount()];
+            buffer.read(bytes);
+            DataBufferUtils.release(buffer);
+            DynamicMessage.Builder msg = sentFirst ? DynamicMessage.newBuilder(route.method().getInputType()) : first.clone();
+            sentFirst = true;
+            try {
+                call.sendMessage(msg.setField(raw, ByteString.copyFrom(bytes)).build());
+            } catch (IllegalStateException callAlreadyCancelled) {
+                dispose();
+                return;
+            }
+            waitingForReady.set(true);
+            resumeIfReady();
+        }
+
+        /**
+         * Asks for the next buffer once the call is ready. Called after each send and by the call's onReady.
+         * onReady is the wake-up and a short re-check the safety net: right after the call starts, grpc-java can
+         * report onReady while isReady() still answers false (its delayed stream) and then never again — uploads
+         * stalled about once in fifty before the re-check.
+         */
+        void resumeIfReady() {
+            if (isDisposed() || !waitingForReady.get()) {
+                return;
+            }
+            if (call.isReady()) {
+                if (waitingForReady.compareAndSet(true, false)) {
+                    request(1);
+                }
+            } else {
+                Schedulers.parallel().schedule(this::resumeIfReady, READY_RECHECK_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        @Override
+        protected void hookOnComplete() {
+            if (!sentFirst) {
+                call.sendMessage(first.build());
+            }
+            call.halfClose();
+        }
+
+        @Override
+        protected void hookOnError(Throwable t) {
+            call.cancel("the HTTP request body failed", t);
+        }
     }
 
     private Mono<ServerResponse> respond(HttpRoute route, CallBridge bridge, ServerRequest request) {
+        return respond(route, bridge, request, h -> { });
+    }
+
+    /** {@code extraHeaders} adds headers to the answer, whatever it is (e.g. closing the connection). */
+    private Mono<ServerResponse> respond(HttpRoute route, CallBridge bridge, ServerRequest request,
+            java.util.function.Consumer<HttpHeaders> extraHeaders) {
         Mono<Void> first = bridge.firstSignal();
         if (route.method().isServerStreaming()) {
             // a stream that fails at once gets its own HTTP status; one that is quiet (a watch) gets 200 soon
@@ -415,14 +491,14 @@ public class RestTranscoder {
         return first.then(Mono.defer(() -> {
             StatusRuntimeException early = bridge.earlyError();
             if (early != null) {
-                return grpcError(early);
+                return grpcError(early, extraHeaders);
             }
             if (!route.method().isServerStreaming()) {
                 // wait for the close too: the answer is final only with an OK status
                 return bridge.responses().last()
-                        .flatMap(m -> ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
+                        .flatMap(m -> ServerResponse.ok().headers(extraHeaders).contentType(MediaType.APPLICATION_JSON)
                                 .bodyValue(printResponse(route, m)))
-                        .onErrorResume(StatusRuntimeException.class, this::grpcError);
+                        .onErrorResume(StatusRuntimeException.class, e -> grpcError(e, extraHeaders));
             }
             DataBufferFactory buffers = request.exchange().getResponse().bufferFactory();
             // ask the service for messages a couple at a time: Reactor Netty's writer prefetches 128,
@@ -434,14 +510,14 @@ public class RestTranscoder {
                         .map(m -> buffers.wrap(((ByteString) m.getField(raw)).toByteArray()))
                         .doOnError(e -> log.warn("{} failed mid-stream; the HTTP response is cut short: {}",
                                 route.method().getFullName(), e.getMessage()));
-                return ServerResponse.ok().contentType(MediaType.APPLICATION_OCTET_STREAM)
+                return ServerResponse.ok().headers(extraHeaders).contentType(MediaType.APPLICATION_OCTET_STREAM)
                         .body(BodyInserters.fromDataBuffers(body));
             }
             Flux<DataBuffer> body = messages
                     .map(m -> buffers.wrap((printCompact(route, m) + "\n").getBytes(StandardCharsets.UTF_8)))
                     .onErrorResume(StatusRuntimeException.class, e -> Flux.just(buffers.wrap(
                             ("{\"error\":" + statusJson(e, true) + "}\n").getBytes(StandardCharsets.UTF_8))));
-            return ServerResponse.ok().contentType(NDJSON).body(BodyInserters.fromDataBuffers(body));
+            return ServerResponse.ok().headers(extraHeaders).contentType(NDJSON).body(BodyInserters.fromDataBuffers(body));
         })).doOnCancel(() -> bridge.call().cancel("the HTTP client went away", null));
     }
 
@@ -478,8 +554,12 @@ public class RestTranscoder {
     }
 
     private Mono<ServerResponse> grpcError(StatusRuntimeException e) {
+        return grpcError(e, h -> { });
+    }
+
+    private Mono<ServerResponse> grpcError(StatusRuntimeException e, java.util.function.Consumer<HttpHeaders> headers) {
         com.google.rpc.Status details = StatusProto.fromThrowable(e);
-        return error(HttpStatusMapping.of(e.getStatus().getCode(), details), statusJson(e, false), h -> { });
+        return error(HttpStatusMapping.of(e.getStatus().getCode(), details), statusJson(e, false), headers);
     }
 
     private String statusJson(StatusRuntimeException e, boolean compact) {

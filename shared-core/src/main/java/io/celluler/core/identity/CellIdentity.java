@@ -37,6 +37,24 @@ public final class CellIdentity {
         return Ed25519.sign(privateSeed, message);
     }
 
+    /**
+     * The private key as a JCA key (PKCS#8 encoded Ed25519), for the JDK's TLS stack; signatures of the cell's
+     * own messages use {@link #sign}, which is much faster.
+     */
+    public java.security.PrivateKey jcaPrivateKey() {
+        // RFC 8410 §7: an Ed25519 PrivateKeyInfo is this fixed DER prefix followed by the 32-byte seed
+        byte[] prefix = java.util.HexFormat.of().parseHex("302e020100300506032b657004220420");
+        byte[] pkcs8 = new byte[prefix.length + privateSeed.length];
+        System.arraycopy(prefix, 0, pkcs8, 0, prefix.length);
+        System.arraycopy(privateSeed, 0, pkcs8, prefix.length, privateSeed.length);
+        try {
+            return java.security.KeyFactory.getInstance("Ed25519")
+                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pkcs8));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK cannot load an Ed25519 key", e);
+        }
+    }
+
     /** The private seed, for storing it; handle with care. */
     byte[] privateSeed() {
         return privateSeed.clone();

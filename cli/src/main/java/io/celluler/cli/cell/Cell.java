@@ -61,6 +61,9 @@ public final class Cell implements AutoCloseable {
     public record Running(CellService service, ConfigurableApplicationContext context, Duration startTime) {
     }
 
+    /** The network-service's cell-to-cell port (DESIGN §4), + 1000 × the cell index. */
+    public static final int P2P_PORT = 7101;
+
     private static final String LOGGING_SYSTEM_PROPERTY = "org.springframework.boot.logging.LoggingSystem";
 
     private final Options options;
@@ -162,6 +165,10 @@ public final class Cell implements AutoCloseable {
         } else {
             args.add("--spring.grpc.server.port=" + s.grpcPort(o.cellIndex()));
             args.add("--spring.grpc.server.host=" + o.bindAddress());
+        }
+        if (s.name().equals("network-service")) {
+            args.add("--celluler.network.p2p-port=" + (P2P_PORT + 1000 * o.cellIndex()));
+            args.add("--celluler.network.p2p-host=" + o.bindAddress());
         }
         args.addAll(o.extraArgs());
         ConfigurableApplicationContext ctx = CellulerApplication.builder(s.application(), s.name())

@@ -18,13 +18,16 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param dataDir      where this service keeps its state (created at start-up); the cell's key is in
  *                     {@code <dataDir>/identity/cell.key}, readable by its owner only
- * @param p2pPort      port of the cell-to-cell listener (mutual TLS, signed envelopes); opened by the
- *                     network-service issue's link layer
+ * @param p2pHost      address the cell-to-cell listener binds to and advertises
+ * @param p2pPort      port of the cell-to-cell listener (mutual TLS 1.3 with cell certificates); 0 picks a free
+ *                     port (tests)
+ * @param maxEnvelopeBytes largest message the P2P listener accepts (an envelope with its 1 MiB payload)
  * @param capabilities the services this cell runs and the proto packages each serves, advertised to other
  *                     cells (the all-in-one cell runs all nine)
  */
 @Validated
 @ConfigurationProperties("celluler.network")
-public record NetworkProperties(@NotNull Path dataDir, @Min(1) @Max(65535) int p2pPort,
+public record NetworkProperties(@NotNull Path dataDir, @NotEmpty String p2pHost, @Min(0) @Max(65535) int p2pPort,
+        @Min(1024) int maxEnvelopeBytes,
         @NotEmpty Map<String, List<String>> capabilities) implements ServiceDataDir {
 }

@@ -25,9 +25,12 @@ public class NetworkGrpcService extends NetworkServiceImplBase {
     private final Instant startedAt = Instant.now();
     private final String version;
 
-    public NetworkGrpcService(CellIdentity identity, NetworkProperties properties) {
+    private final io.celluler.network.p2p.P2pServer p2p;
+
+    public NetworkGrpcService(CellIdentity identity, NetworkProperties properties, io.celluler.network.p2p.P2pServer p2p) {
         this.identity = identity;
         this.properties = properties;
+        this.p2p = p2p;
         String v = NetworkGrpcService.class.getPackage().getImplementationVersion();
         this.version = v == null ? "dev" : v;
     }
@@ -41,7 +44,11 @@ public class NetworkGrpcService extends NetworkServiceImplBase {
                 .setStartedAt(Timestamp.newBuilder().setSeconds(startedAt.getEpochSecond()).setNanos(startedAt.getNano()));
         properties.capabilities().forEach((service, apis) -> info.addCapabilities(
                 Capability.newBuilder().setService(service).addAllApiVersions(apis)));
-        // p2p_addresses and incarnation stay empty/0 until the P2P listener and membership exist
+        String p2pAddress = p2p.listenAddress();
+        if (p2pAddress != null) {
+            info.addP2PAddresses(p2pAddress);
+        }
+        // the incarnation stays 0 until membership runs on the links
         responses.onNext(info.build());
         responses.onCompleted();
     }

@@ -10,6 +10,22 @@ import java.util.concurrent.TimeUnit;
 
 import io.celluler.core.boot.CellulerApplication;
 import io.celluler.core.identity.CellIdentity;
+import io.celluler.core.identity.Ed25519;
+import io.celluler.network.engine.Hellos;
+import io.celluler.network.p2p.CellCertificates;
+import io.celluler.network.p2p.CellTrustManager;
+import io.celluler.proto.p2p.v1.Hello;
+import io.celluler.proto.p2p.v1.IdentifyRequest;
+import io.celluler.proto.p2p.v1.P2PServiceGrpc;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import com.google.protobuf.ByteString;
 import io.celluler.network.NetworkServiceApplication;
 import io.celluler.proto.network.v1.GetCellInfoRequest;
 import io.celluler.proto.network.v1.GetCellInfoResponse;
@@ -34,7 +50,8 @@ class NetworkIdentityIT {
         ConfigurableApplicationContext ctx = CellulerApplication
                 .builder(NetworkServiceApplication.class, NetworkServiceApplication.NAME)
                 .run("--celluler.data-dir=" + dataDir, "--server.port=0", "--server.address=127.0.0.1",
-                        "--spring.grpc.server.port=0", "--spring.grpc.server.host=127.0.0.1");
+                        "--spring.grpc.server.port=0", "--spring.grpc.server.host=127.0.0.1",
+                        "--celluler.network.p2p-port=0");
         ManagedChannel channel = ManagedChannelBuilder
                 .forAddress("127.0.0.1", ctx.getBean(GrpcServerLifecycle.class).getPort()).usePlaintext().build();
         try {
@@ -43,10 +60,51 @@ class NetworkIdentityIT {
             assertThatThrownBy(() -> stub.listPeers(ListPeersRequest.getDefaultInstance()))
                     .isInstanceOfSatisfying(StatusRuntimeException.class,
                             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
-            return stub.getCellInfo(GetCellInfoRequest.getDefaultInstance());
+            GetCellInfoResponse info = stub.getCellInfo(GetCellInfoRequest.getDefaultInstance());
+            identifyOverMutualTls(info);
+            return info;
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             ctx.close();
+        }
+    }
+
+    /** The P2P listener speaks only mutual TLS with cell certificates and answers a signed, fresh hello. */
+    private void identifyOverMutualTls(GetCellInfoResponse info) throws Exception {
+        assertThat(info.getP2PAddressesList()).hasSize(1);
+        String[] hostPort = info.getP2PAddresses(0).split(":");
+        int port = Integer.parseInt(hostPort[1]);
+        CellIdentity dialler = new CellIdentity(Ed25519.newPrivateSeed(new SecureRandom()));
+        CellCertificates.TlsIdentity tls = CellCertificates.selfSigned(dialler, Instant.now(), Duration.ofDays(1));
+        ManagedChannel p2p = NettyChannelBuilder.forAddress("127.0.0.1", port)
+                .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
+                                .keyManager(tls.privateKey(), tls.certificate()), SslProvider.JDK)
+                        .protocols("TLSv1.3").trustManager(new CellTrustManager(info.getCellId(), Clock.systemUTC()))
+                        .build())
+                .overrideAuthority("cell").build();
+        ManagedChannel plaintext = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            byte[] nonce = new byte[16];
+            new SecureRandom().nextBytes(nonce);
+            Hello hello = P2PServiceGrpc.newBlockingStub(p2p).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .identify(IdentifyRequest.newBuilder().setNonce(ByteString.copyFrom(nonce)).build()).getHello();
+
+            assertThat(Hellos.verify(hello)).isTrue();
+            assertThat(hello.getCellId()).isEqualTo(info.getCellId());
+            assertThat(hello.getNonce().toByteArray()).isEqualTo(nonce);
+            assertThat(hello.getListenAddressesList()).containsExactly(info.getP2PAddresses(0));
+            assertThat(Hellos.verify(hello.toBuilder().setSoftwareVersion("tampered").build())).isFalse();
+            assertThatThrownBy(() -> P2PServiceGrpc.newBlockingStub(plaintext).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .identify(IdentifyRequest.getDefaultInstance()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+            assertThatThrownBy(() -> P2PServiceGrpc.newBlockingStub(p2p).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .identify(IdentifyRequest.newBuilder().setNonce(ByteString.copyFrom(new byte[3])).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+        } finally {
+            p2p.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            plaintext.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
 

@@ -1,0 +1,43 @@
+package io.celluler.network.engine;
+
+import java.nio.charset.StandardCharsets;
+
+import com.google.protobuf.ByteString;
+import io.celluler.core.identity.CellIdentity;
+import io.celluler.core.identity.Ed25519;
+import io.celluler.proto.p2p.v1.Hello;
+
+/**
+ * The signed hello a cell gives about itself (first frame of a link, answer of {@code Identify}).
+ * Signing bytes: {@code "celluler.p2p.v1.Hello"}, a zero byte, then the encoding with {@code signature} cleared.
+ */
+public final class Hellos {
+
+    static final byte[] DOMAIN = "celluler.p2p.v1.Hello\0".getBytes(StandardCharsets.US_ASCII);
+    public static final int PROTOCOL_VERSION = 1;
+
+    private Hellos() {
+    }
+
+    static byte[] signingBytes(Hello h) {
+        byte[] body = h.toBuilder().clearSignature().build().toByteArray();
+        byte[] out = new byte[DOMAIN.length + body.length];
+        System.arraycopy(DOMAIN, 0, out, 0, DOMAIN.length);
+        System.arraycopy(body, 0, out, DOMAIN.length, body.length);
+        return out;
+    }
+
+    /** Signs a hello as {@code identity} (the caller has set the timestamp, nonce and the rest). */
+    public static Hello seal(Hello.Builder h, CellIdentity identity) {
+        h.setProtocolVersion(PROTOCOL_VERSION).setCellId(identity.cellId())
+                .setPublicKey(ByteString.copyFrom(identity.publicKey())).clearSignature();
+        return h.setSignature(ByteString.copyFrom(identity.sign(signingBytes(h.build())))).build();
+    }
+
+    /** True when the hello's key derives to its cell id and its signature verifies. */
+    public static boolean verify(Hello h) {
+        byte[] key = h.getPublicKey().toByteArray();
+        return key.length == Ed25519.KEY_BYTES && CellIdentity.cellIdOf(key).equals(h.getCellId())
+                && Ed25519.verify(key, signingBytes(h), h.getSignature().toByteArray());
+    }
+}

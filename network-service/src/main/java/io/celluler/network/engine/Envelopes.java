@@ -1,9 +1,8 @@
 package io.celluler.network.engine;
 
-import java.nio.charset.StandardCharsets;
-
 import io.celluler.core.hash.Sha256;
 import io.celluler.core.identity.CellIdentity;
+import io.celluler.core.identity.SigningBytes;
 import io.celluler.proto.p2p.v1.CellMessage;
 
 /**
@@ -16,7 +15,6 @@ import io.celluler.proto.p2p.v1.CellMessage;
  */
 public final class Envelopes {
 
-    static final byte[] DOMAIN = "celluler.p2p.v1.CellMessage\0".getBytes(StandardCharsets.US_ASCII);
     public static final int VERSION = 1;
     public static final int NONCE_BYTES = 16;
 
@@ -25,11 +23,8 @@ public final class Envelopes {
 
     /** The bytes the source signs. */
     public static byte[] signingBytes(CellMessage m) {
-        byte[] body = m.toBuilder().clearMessageId().clearSignature().clearTtl().clearRelayPath().build().toByteArray();
-        byte[] out = new byte[DOMAIN.length + body.length];
-        System.arraycopy(DOMAIN, 0, out, 0, DOMAIN.length);
-        System.arraycopy(body, 0, out, DOMAIN.length, body.length);
-        return out;
+        return SigningBytes.of(CellMessage.getDescriptor().getFullName(),
+                m.toBuilder().clearMessageId().clearSignature().clearTtl().clearRelayPath().build());
     }
 
     /**

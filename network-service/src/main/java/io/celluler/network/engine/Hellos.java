@@ -1,10 +1,9 @@
 package io.celluler.network.engine;
 
-import java.nio.charset.StandardCharsets;
-
 import com.google.protobuf.ByteString;
 import io.celluler.core.identity.CellIdentity;
 import io.celluler.core.identity.Ed25519;
+import io.celluler.core.identity.SigningBytes;
 import io.celluler.proto.p2p.v1.Hello;
 
 /**
@@ -13,18 +12,13 @@ import io.celluler.proto.p2p.v1.Hello;
  */
 public final class Hellos {
 
-    static final byte[] DOMAIN = "celluler.p2p.v1.Hello\0".getBytes(StandardCharsets.US_ASCII);
     public static final int PROTOCOL_VERSION = 1;
 
     private Hellos() {
     }
 
     static byte[] signingBytes(Hello h) {
-        byte[] body = h.toBuilder().clearSignature().build().toByteArray();
-        byte[] out = new byte[DOMAIN.length + body.length];
-        System.arraycopy(DOMAIN, 0, out, 0, DOMAIN.length);
-        System.arraycopy(body, 0, out, DOMAIN.length, body.length);
-        return out;
+        return SigningBytes.of(Hello.getDescriptor().getFullName(), h.toBuilder().clearSignature().build());
     }
 
     /** Signs a hello as {@code identity} (the caller has set the timestamp, nonce and the rest). */

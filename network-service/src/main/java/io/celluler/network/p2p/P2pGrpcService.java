@@ -20,8 +20,8 @@ import io.grpc.stub.StreamObserver;
 
 /**
  * The cell-to-cell service on the P2P port (not a Spring bean of the service port: {@link P2pServer} serves it
- * alone, over mutual TLS). {@code Identify} answers the cell's signed hello; {@code Link} arrives with the
- * link layer (issue 3).
+ * alone, over mutual TLS). {@code Identify} answers the cell's signed hello; {@code Link} accepts a link
+ * ({@link LinkSession}): hello exchange, keep-alives, verified envelopes.
  */
 final class P2pGrpcService extends P2PServiceGrpc.P2PServiceImplBase {
 
@@ -34,11 +34,23 @@ final class P2pGrpcService extends P2PServiceGrpc.P2PServiceImplBase {
     private final SecureRandom random = new SecureRandom();
     private volatile String listenAddress = "";
 
-    P2pGrpcService(CellIdentity identity, NetworkProperties properties, String version, Clock clock) {
+    private final io.celluler.network.engine.EnvelopeVerifier verifier;
+    private final io.celluler.network.engine.Blacklist blacklist;
+    private final LinkSession.Observer observer;
+
+    P2pGrpcService(CellIdentity identity, NetworkProperties properties, String version, Clock clock,
+            LinkSession.Observer observer) {
         this.identity = identity;
         this.properties = properties;
         this.version = version;
         this.clock = clock;
+        this.observer = observer;
+        this.verifier = new io.celluler.network.engine.EnvelopeVerifier(new io.celluler.network.engine.EnvelopeVerifier.Limits(
+                properties.replayWindow().toMillis(), properties.nonceCacheCapacity(), properties.maxEnvelopeBytes(),
+                properties.maxPayloadBytes()));
+        this.blacklist = new io.celluler.network.engine.Blacklist(new io.celluler.network.engine.Blacklist.Policy(
+                properties.blacklistThreshold(), properties.blacklistWindow().toMillis(),
+                properties.blacklistBan().toMillis(), 10_000));
     }
 
     void listenAddress(String address) {
@@ -51,7 +63,12 @@ final class P2pGrpcService extends P2PServiceGrpc.P2PServiceImplBase {
             responses.onError(GrpcErrors.invalidArgument("nonce", "must be empty or " + NONCE_BYTES + " bytes"));
             return;
         }
-        ByteString nonce = request.getNonce();
+        responses.onNext(IdentifyResponse.newBuilder().setHello(hello(request.getNonce())).build());
+        responses.onCompleted();
+    }
+
+    /** This cell's signed hello, with the given nonce or a fresh one. */
+    Hello hello(ByteString nonce) {
         if (nonce.isEmpty()) {
             byte[] fresh = new byte[NONCE_BYTES];
             random.nextBytes(fresh);
@@ -67,27 +84,37 @@ final class P2pGrpcService extends P2PServiceGrpc.P2PServiceImplBase {
         }
         properties.capabilities().forEach((service, apis) -> hello.addCapabilities(
                 Capability.newBuilder().setService(service).addAllApiVersions(apis)));
-        responses.onNext(IdentifyResponse.newBuilder().setHello(Hellos.seal(hello, identity)).build());
-        responses.onCompleted();
+        return Hellos.seal(hello, identity);
     }
 
     @Override
     public StreamObserver<io.celluler.proto.p2p.v1.LinkRequest> link(
             StreamObserver<io.celluler.proto.p2p.v1.LinkResponse> responses) {
-        responses.onError(Status.UNIMPLEMENTED.withDescription("celluler.p2p.v1.P2PService/Link is not implemented "
-                + "yet: links arrive with the network-service issue (links, routing, relay)").asRuntimeException());
-        return new StreamObserver<>() {
-            @Override
-            public void onNext(io.celluler.proto.p2p.v1.LinkRequest value) {
-            }
+        String peer = PeerIdentityInterceptor.PEER_CELL_ID.get();
+        long now = clock.millis();
+        boolean banned;
+        synchronized (blacklist) {
+            banned = blacklist.isBlacklisted(peer, now);
+        }
+        if (banned) {
+            observer.rejected(peer, io.celluler.proto.p2p.v1.RejectReason.REJECT_REASON_BLACKLISTED);
+            responses.onError(Status.PERMISSION_DENIED.withDescription("cell " + peer + " is blacklisted")
+                    .asRuntimeException());
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(io.celluler.proto.p2p.v1.LinkRequest value) {
+                }
 
-            @Override
-            public void onError(Throwable t) {
-            }
+                @Override
+                public void onError(Throwable t) {
+                }
 
-            @Override
-            public void onCompleted() {
-            }
-        };
+                @Override
+                public void onCompleted() {
+                }
+            };
+        }
+        return new LinkSession(peer, responses, () -> hello(ByteString.EMPTY), verifier, blacklist, observer, clock,
+                properties.replayWindow().toMillis());
     }
 }

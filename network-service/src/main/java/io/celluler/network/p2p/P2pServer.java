@@ -17,6 +17,7 @@ import io.grpc.netty.NettyServerBuilder;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -40,11 +41,12 @@ public class P2pServer implements SmartLifecycle {
     private final Clock clock = Clock.systemUTC();
     private volatile Server server;
 
-    public P2pServer(CellIdentity identity, NetworkProperties properties) {
+    public P2pServer(CellIdentity identity, NetworkProperties properties, MeterRegistry meters) {
         this.identity = identity;
         this.properties = properties;
         String v = P2pServer.class.getPackage().getImplementationVersion();
-        this.service = new P2pGrpcService(identity, properties, v == null ? "dev" : v, clock);
+        this.service = new P2pGrpcService(identity, properties, v == null ? "dev" : v, clock, (peer, reason) ->
+                meters.counter("celluler.network.envelopes.rejected", "reason", reason.name()).increment());
     }
 
     @Override
@@ -59,7 +61,7 @@ public class P2pServer implements SmartLifecycle {
                             .trustManager(new CellTrustManager(null, clock))
                             .build())
                     .maxInboundMessageSize(properties.maxEnvelopeBytes())
-                    .addService(service)
+                    .addService(io.grpc.ServerInterceptors.intercept(service, new PeerIdentityInterceptor(clock)))
                     .build().start();
         } catch (SSLException e) {
             throw new IllegalStateException("cannot set up TLS for the P2P listener", e);

@@ -1,0 +1,242 @@
+package io.celluler.network.p2p;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import io.celluler.core.boot.CellulerApplication;
+import io.celluler.core.identity.CellIdentity;
+import io.celluler.core.identity.Ed25519;
+import io.celluler.network.NetworkServiceApplication;
+import io.celluler.network.engine.Envelopes;
+import io.celluler.network.engine.Hellos;
+import io.celluler.proto.p2p.v1.CellMessage;
+import io.celluler.proto.p2p.v1.Hello;
+import io.celluler.proto.p2p.v1.Keepalive;
+import io.celluler.proto.p2p.v1.LinkFrame;
+import io.celluler.proto.p2p.v1.LinkRequest;
+import io.celluler.proto.p2p.v1.LinkResponse;
+import io.celluler.proto.p2p.v1.MessageKind;
+import io.celluler.proto.p2p.v1.P2PServiceGrpc;
+import io.celluler.proto.p2p.v1.RejectReason;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * Issue 3 §2–§3 against a real network-service over loopback: a link opens with a hello exchange bound to the
+ * TLS identity; forged, replayed, stale, oversized and malformed envelopes are rejected with their reason and
+ * counted (the service carries on); a peer that keeps sending bad ones is blacklisted.
+ */
+class P2pLinkIT {
+
+    @TempDir
+    Path dataDir;
+
+    ConfigurableApplicationContext cell;
+    String cellId;
+    int p2pPort;
+    final SecureRandom random = new SecureRandom();
+    final java.util.List<ManagedChannel> channels = new java.util.ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        cell = CellulerApplication.builder(NetworkServiceApplication.class, NetworkServiceApplication.NAME)
+                .run("--celluler.data-dir=" + dataDir, "--server.port=0", "--server.address=127.0.0.1",
+                        "--spring.grpc.server.port=0", "--spring.grpc.server.host=127.0.0.1",
+                        "--celluler.network.p2p-port=0", "--celluler.network.max-payload-bytes=1000",
+                        "--celluler.network.blacklist-threshold=8");
+        P2pServer server = cell.getBean(P2pServer.class);
+        p2pPort = Integer.parseInt(server.listenAddress().split(":")[1]);
+        cellId = cell.getBean(CellIdentity.class).cellId();
+    }
+
+    @AfterEach
+    void stop() {
+        channels.forEach(ManagedChannel::shutdownNow);
+        cell.close();
+    }
+
+    /** One link, as a test client sees it. */
+    final class Link {
+        final BlockingQueue<LinkResponse> received = new LinkedBlockingQueue<>();
+        final CompletableFuture<Status> closed = new CompletableFuture<>();
+        final StreamObserver<LinkRequest> send;
+
+        Link(CellIdentity me) {
+            CellCertificates.TlsIdentity tls = CellCertificates.selfSigned(me, Instant.now(), Duration.ofDays(1));
+            try {
+                ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", p2pPort)
+                        .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
+                                        .keyManager(tls.privateKey(), tls.certificate()), SslProvider.JDK)
+                                .protocols("TLSv1.3").trustManager(new CellTrustManager(cellId, Clock.systemUTC())).build())
+                        .overrideAuthority("cell").build();
+                channels.add(ch);
+                send = P2PServiceGrpc.newStub(ch).link(new StreamObserver<>() {
+                    @Override
+                    public void onNext(LinkResponse r) {
+                        received.add(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        closed.complete(Status.fromThrowable(t));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        closed.complete(Status.OK);
+                    }
+                });
+            } catch (javax.net.ssl.SSLException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        void frame(LinkFrame.Builder f) {
+            send.onNext(LinkRequest.newBuilder().setFrame(f).build());
+        }
+
+        LinkFrame next() throws InterruptedException {
+            LinkResponse r = received.poll(10, TimeUnit.SECONDS);
+            assertThat(r).as("a frame from the cell").isNotNull();
+            return r.getFrame();
+        }
+
+        Status closedWith() throws Exception {
+            return closed.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    Hello hello(CellIdentity signer) {
+        byte[] nonce = new byte[16];
+        random.nextBytes(nonce);
+        Instant now = Instant.now();
+        return Hellos.seal(Hello.newBuilder().setNonce(ByteString.copyFrom(nonce))
+                .setTimestamp(Timestamp.newBuilder().setSeconds(now.getEpochSecond())), signer);
+    }
+
+    CellMessage envelope(CellIdentity from, Instant at, int payloadBytes) {
+        byte[] nonce = new byte[16];
+        random.nextBytes(nonce);
+        return Envelopes.seal(CellMessage.newBuilder().setKind(MessageKind.MESSAGE_KIND_DIRECT).setTopic("test.echo")
+                .setDestinationCellId(cellId).setPayload(ByteString.copyFrom(new byte[payloadBytes]))
+                .setTimestamp(Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()))
+                .setNonce(ByteString.copyFrom(nonce)), from);
+    }
+
+    static CellIdentity newCell() {
+        return new CellIdentity(Ed25519.newPrivateSeed(new SecureRandom()));
+    }
+
+    double rejected(RejectReason reason) {
+        var c = cell.getBean(MeterRegistry.class).find("celluler.network.envelopes.rejected")
+                .tag("reason", reason.name()).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    @Test
+    void aLinkOpensWithHellosAndCarriesVerifiedEnvelopes() throws Exception {
+        CellIdentity a = newCell();
+        Link link = new Link(a);
+
+        link.frame(LinkFrame.newBuilder().setHello(hello(a)));
+        Hello theirs = link.next().getHello();
+        link.frame(LinkFrame.newBuilder().setKeepalive(Keepalive.newBuilder().setSeqNo(7)));
+        LinkFrame pong = link.next();
+        CellMessage good = envelope(a, Instant.now(), 10);
+        link.frame(LinkFrame.newBuilder().setMessage(good));
+        LinkFrame ack = link.next();
+
+        assertThat(Hellos.verify(theirs)).isTrue();
+        assertThat(theirs.getCellId()).isEqualTo(cellId);
+        assertThat(pong.getKeepalive().getReply()).isTrue();
+        assertThat(pong.getKeepalive().getSeqNo()).isEqualTo(7);
+        assertThat(ack.getAck().getMessageId()).isEqualTo(good.getMessageId());
+        // it verified; nobody on this cell handles the topic yet (routing comes later)
+        assertThat(ack.getAck().getRejectReason()).isEqualTo(RejectReason.REJECT_REASON_UNKNOWN_TOPIC);
+    }
+
+    @Test
+    void badEnvelopesAreRejectedByReasonCountedAndTheirSenderBlacklisted() throws Exception {
+        CellIdentity a = newCell();
+        Link link = new Link(a);
+        link.frame(LinkFrame.newBuilder().setHello(hello(a)));
+        link.next();
+        CellMessage good = envelope(a, Instant.now(), 10);
+        link.frame(LinkFrame.newBuilder().setMessage(good));
+        link.next();
+
+        CellMessage forged = good.toBuilder().setPayload(ByteString.copyFromUtf8("changed")).build();
+        CellMessage stale = envelope(a, Instant.now().minus(Duration.ofMinutes(5)), 10);
+        CellMessage oversized = envelope(a, Instant.now(), 2000);
+        CellMessage malformed = envelope(a, Instant.now(), 10).toBuilder().setTopic("No Such Topic!").build();
+        CellMessage[] bad = {forged, good, stale, oversized, malformed};
+        RejectReason[] expected = {RejectReason.REJECT_REASON_BAD_SIGNATURE, RejectReason.REJECT_REASON_REPLAYED_NONCE,
+                RejectReason.REJECT_REASON_STALE_TIMESTAMP, RejectReason.REJECT_REASON_OVERSIZED,
+                RejectReason.REJECT_REASON_MALFORMED};
+        for (int i = 0; i < bad.length; i++) {
+            link.frame(LinkFrame.newBuilder().setMessage(bad[i]));
+            assertThat(link.next().getAck().getRejectReason()).as("envelope " + i).isEqualTo(expected[i]);
+        }
+        assertThat(rejected(RejectReason.REJECT_REASON_BAD_SIGNATURE)).isEqualTo(1);
+        assertThat(rejected(RejectReason.REJECT_REASON_MALFORMED)).isEqualTo(1);
+        assertThat(rejected(RejectReason.REJECT_REASON_REPLAYED_NONCE)).isEqualTo(1);
+        assertThat(rejected(RejectReason.REJECT_REASON_STALE_TIMESTAMP)).isEqualTo(1);
+        assertThat(rejected(RejectReason.REJECT_REASON_OVERSIZED)).isEqualTo(1);
+
+        // three more bad ones reach the threshold (8): the link is cut and the cell refuses new ones
+        for (int i = 0; i < 3; i++) {
+            link.frame(LinkFrame.newBuilder().setMessage(forged));
+        }
+        Status cut = link.closedWith();
+        assertThat(cut.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        Link again = new Link(a);
+        again.frame(LinkFrame.newBuilder().setHello(hello(a)));
+        assertThat(again.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(rejected(RejectReason.REJECT_REASON_BLACKLISTED)).isEqualTo(1);
+        // the service is fine: another cell still links
+        CellIdentity b = newCell();
+        Link other = new Link(b);
+        other.frame(LinkFrame.newBuilder().setHello(hello(b)));
+        assertThat(other.next().getHello().getCellId()).isEqualTo(cellId);
+    }
+
+    @Test
+    void aHelloMustComeFirstAndBeFromTheCellTheCertificateProved() throws Exception {
+        CellIdentity a = newCell();
+        CellIdentity b = newCell();
+
+        Link noHello = new Link(a);
+        noHello.frame(LinkFrame.newBuilder().setKeepalive(Keepalive.newBuilder().setSeqNo(1)));
+        Link someoneElsesHello = new Link(a);
+        someoneElsesHello.frame(LinkFrame.newBuilder().setHello(hello(b)));
+        Link forgedHello = new Link(a);
+        forgedHello.frame(LinkFrame.newBuilder().setHello(hello(a).toBuilder().setSoftwareVersion("x")));
+
+        assertThat(noHello.closedWith().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(someoneElsesHello.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(forgedHello.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    }
+}

@@ -13,8 +13,8 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-import com.google.protobuf.ByteString;
 import io.celluler.cli.cell.Cell;
+import io.celluler.core.cas.BlobUpload;
 import io.celluler.cli.cell.CellService;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
@@ -23,7 +23,6 @@ import io.celluler.proto.cas.v1.PutResponse;
 import io.celluler.proto.cas.v1.StatRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -218,34 +217,14 @@ public class GatewayBench implements Callable<Integer> {
                 getCount * 8 * 1.048576 / secs, lat[getCount / 2] / 1e6, lat[(int) Math.ceil(getCount * 0.99) - 1] / 1e6);
     }
 
+    private static PutResponse put(ManagedChannel channel, byte[] data) throws Exception {
+        return BlobUpload.put(channel, data, 256 * 1024, PutRequest.getDefaultInstance(), Duration.ofSeconds(60));
+    }
+
     private static byte[] blob(int i, int run) {
         byte[] b = new byte[1024 * 1024];
         new Random(i * 31L + run * 1_000_003L).nextBytes(b);
         return b;
     }
 
-    private static PutResponse put(ManagedChannel channel, byte[] data) throws Exception {
-        java.util.concurrent.CompletableFuture<PutResponse> result = new java.util.concurrent.CompletableFuture<>();
-        StreamObserver<PutRequest> req = CasServiceGrpc.newStub(channel).put(new StreamObserver<>() {
-            @Override
-            public void onNext(PutResponse v) {
-                result.complete(v);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
-        int piece = 256 * 1024;
-        for (int off = 0; off < data.length; off += piece) {
-            req.onNext(PutRequest.newBuilder().setData(ByteString.copyFrom(data, off, Math.min(piece, data.length - off))).build());
-        }
-        req.onCompleted();
-        return result.get(60, TimeUnit.SECONDS);
-    }
 }

@@ -14,10 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-import com.google.protobuf.ByteString;
 import com.google.rpc.BadRequest;
 import io.celluler.cli.cell.Cell;
 import io.celluler.cli.cell.CellService;
@@ -28,6 +26,7 @@ import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.reflection.v1.ServiceResponse;
+import io.celluler.core.cas.BlobUpload;
 import io.celluler.core.hash.Sha256;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
@@ -102,33 +101,7 @@ class CellE2EIT {
     }
 
     static PutResponse grpcPut(byte[] data, int pieceSize) throws Exception {
-        CompletableFuture<PutResponse> result = new CompletableFuture<>();
-        StreamObserver<PutRequest> requests = CasServiceGrpc.newStub(gateway).put(new StreamObserver<>() {
-            @Override
-            public void onNext(PutResponse value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                result.completeExceptionally(new AssertionError("completed without a response"));
-            }
-        });
-        for (int off = 0; off < data.length; off += pieceSize) {
-            requests.onNext(PutRequest.newBuilder()
-                    .setData(ByteString.copyFrom(data, off, Math.min(pieceSize, data.length - off))).build());
-        }
-        requests.onCompleted();
-        try {
-            return result.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw (Exception) e.getCause();
-        }
+        return BlobUpload.put(gateway, data, pieceSize, PutRequest.getDefaultInstance(), Duration.ofSeconds(30));
     }
 
     static HttpResponse<byte[]> rest(String method, String path, byte[] body, String... headers) throws Exception {

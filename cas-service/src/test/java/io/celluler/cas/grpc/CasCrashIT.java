@@ -11,19 +11,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import com.google.protobuf.ByteString;
 import io.celluler.cas.CasServiceApplication;
 import io.celluler.core.boot.CellulerApplication;
+import io.celluler.core.cas.BlobUpload;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
 import io.celluler.proto.cas.v1.PutRequest;
-import io.celluler.proto.cas.v1.PutResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -60,7 +57,7 @@ class CasCrashIT {
                 for (int i = 0; i < 30; i++) {
                     byte[] data = new byte[20_000 + i];
                     new Random(i).nextBytes(data);
-                    put(channel, data);
+                    BlobUpload.put(channel, data, data.length, PutRequest.getDefaultInstance(), Duration.ofSeconds(30));
                     acknowledged.add(data);
                 }
             } finally {
@@ -100,25 +97,4 @@ class CasCrashIT {
         }
     }
 
-    private static PutResponse put(ManagedChannel channel, byte[] data) throws Exception {
-        CompletableFuture<PutResponse> result = new CompletableFuture<>();
-        StreamObserver<PutRequest> requests = CasServiceGrpc.newStub(channel).put(new StreamObserver<>() {
-            @Override
-            public void onNext(PutResponse value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
-        requests.onNext(PutRequest.newBuilder().setData(ByteString.copyFrom(data)).build());
-        requests.onCompleted();
-        return result.get(30, TimeUnit.SECONDS);
-    }
 }

@@ -10,12 +10,12 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
-import com.google.protobuf.ByteString;
 import com.google.rpc.BadRequest;
 import io.celluler.cas.CasServiceApplication;
+import io.celluler.core.cas.BlobUpload;
 import io.celluler.core.boot.CellulerApplication;
 import io.celluler.core.hash.Sha256;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
@@ -30,7 +30,6 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
-import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -92,40 +91,7 @@ class CasGrpcIT {
 
     /** Client-streams {@code data} in pieces of {@code pieceSize}; the first message carries {@code first}'s fields. */
     private PutResponse put(byte[] data, int pieceSize, PutRequest first) throws Exception {
-        CompletableFuture<PutResponse> result = new CompletableFuture<>();
-        StreamObserver<PutRequest> requests = CasServiceGrpc.newStub(channel).put(new StreamObserver<>() {
-            PutResponse last;
-
-            @Override
-            public void onNext(PutResponse value) {
-                last = value;
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                result.complete(last);
-            }
-        });
-        int offset = 0;
-        boolean isFirst = true;
-        do {
-            int n = Math.min(pieceSize, data.length - offset);
-            PutRequest.Builder msg = isFirst ? first.toBuilder() : PutRequest.newBuilder();
-            requests.onNext(msg.setData(ByteString.copyFrom(data, offset, n)).build());
-            offset += n;
-            isFirst = false;
-        } while (offset < data.length);
-        requests.onCompleted();
-        try {
-            return result.get(30, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw (Exception) e.getCause();
-        }
+        return BlobUpload.put(channel, data, pieceSize, first, Duration.ofSeconds(30));
     }
 
     private byte[] get(String sha256) {

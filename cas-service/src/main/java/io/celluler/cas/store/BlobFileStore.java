@@ -70,13 +70,6 @@ public final class BlobFileStore {
         return Files.newInputStream(path(sha256));
     }
 
-    /** Uploads in progress (temp files); for tests and metrics. */
-    public long uploadsInProgress() throws IOException {
-        try (Stream<Path> s = Files.list(tmp)) {
-            return s.count();
-        }
-    }
-
     /** One upload: bytes are written and hashed as they arrive; nothing is visible until {@link #commit()}. */
     public final class Upload implements AutoCloseable {
 

@@ -141,11 +141,6 @@ public final class HttpRoute {
         return template;
     }
 
-    /** The template in OpenAPI form: {@code /v1/blobs/{sha256}:stat}. */
-    public String openApiPath() {
-        return template;
-    }
-
     public MethodDescriptor method() {
         return method;
     }

@@ -44,7 +44,7 @@ public class OpenApiGenerator {
         Deque<Descriptor> pending = new ArrayDeque<>();
         pending.add(com.google.rpc.Status.getDescriptor());
         for (HttpRoute route : routes) {
-            paths.computeIfAbsent(route.openApiPath(), p -> new LinkedHashMap<>())
+            paths.computeIfAbsent(route.template(), p -> new LinkedHashMap<>())
                     .put(route.httpMethod().toLowerCase(), operation(route, pending));
         }
         doc.put("paths", paths);

@@ -322,10 +322,6 @@ public final class Membership {
         return stateCounts[state.ordinal()];
     }
 
-    public int pendingBroadcasts() {
-        return broadcasts.size();
-    }
-
     // ---- failure detection ----------------------------------------------------------------------------
 
     private long scaled(int ticks) {

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.celluler.core.boot.ServiceDataDir;
+import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
@@ -32,6 +33,12 @@ import org.springframework.validation.annotation.Validated;
  * @param blacklistBan     how long a banned peer stays blacklisted
  * @param capabilities the services this cell runs and the proto packages each serves, advertised to other
  *                     cells (the all-in-one cell runs all nine)
+ * @param seeds        P2P addresses ({@code host:port}) of cells to join the network through; one is enough
+ *                     (peer exchange teaches the rest); empty for the first cell of a network
+ * @param deniedPeers  cell ids or P2P addresses this cell never links with, in either direction (a connection
+ *                     gater: messages from them still arrive when other cells relay them)
+ * @param links        link limits and timers
+ * @param routing      queues, hop limits and retries of messages
  */
 @Validated
 @ConfigurationProperties("celluler.network")
@@ -39,5 +46,48 @@ public record NetworkProperties(@NotNull Path dataDir, @NotEmpty String p2pHost,
         @Min(1024) int maxEnvelopeBytes, @Min(1) int maxPayloadBytes, @NotNull Duration replayWindow,
         @Min(1) int nonceCacheCapacity, @Min(1) int blacklistThreshold, @NotNull Duration blacklistWindow,
         @NotNull Duration blacklistBan,
-        @NotEmpty Map<String, List<String>> capabilities) implements ServiceDataDir {
+        @NotEmpty Map<String, List<String>> capabilities, @NotNull List<String> seeds,
+        @NotNull List<String> deniedPeers, @NotNull @Valid Links links, @NotNull @Valid Routing routing)
+        implements ServiceDataDir {
+
+    /**
+     * Links between cells.
+     *
+     * @param maxLinks            open links at most (inbound and outbound); more are refused with a goodbye
+     * @param inboundPerSecond    new inbound links accepted per second and remote address (token bucket)
+     * @param inboundBurst        see {@code inboundPerSecond}
+     * @param handshakeTimeout    a dial gives up when TLS and the hello exchange take longer
+     * @param keepaliveInterval   a keep-alive (also a round-trip sample) goes over every link this often; a link
+     *                            that receives nothing for three intervals is closed
+     * @param idleTimeout         a link that carried no message for this long is closed (not links to seeds or
+     *                            to peers connected by an operator)
+     * @param backoffMin          first wait before redialling an address that failed; doubles up to
+     *                            {@code backoffMax}, with ±20 % jitter
+     * @param backoffMax          see {@code backoffMin}
+     * @param messagesPerSecond   envelopes accepted per second from one link (token bucket); more are rejected as
+     *                            {@code RATE_LIMITED}
+     * @param messagesBurst       see {@code messagesPerSecond}
+     */
+    public record Links(@Min(1) int maxLinks, @Min(1) int inboundPerSecond, @Min(1) int inboundBurst,
+            @NotNull Duration handshakeTimeout, @NotNull Duration keepaliveInterval, @NotNull Duration idleTimeout,
+            @NotNull Duration backoffMin, @NotNull Duration backoffMax, @Min(1) int messagesPerSecond,
+            @Min(1) int messagesBurst) {
+    }
+
+    /**
+     * Message routing.
+     *
+     * @param queueCapacity    frames each priority class of a link may hold waiting for the connection; a full
+     *                         queue refuses sends ({@code RESOURCE_EXHAUSTED}) instead of buffering without end
+     * @param maxHops          hop limit of direct messages and requests (relays decrement it)
+     * @param broadcastTtl     default hop limit of broadcasts
+     * @param ackTimeout       first wait for a delivery acknowledgement before a send is retried (doubles)
+     * @param callTimeout      deadline of a {@code Call} whose caller set none
+     * @param advertiseInterval how often each link gets this cell's routing table
+     * @param dedupCapacity    broadcast and delivered message ids remembered (deduplication)
+     */
+    public record Routing(@Min(1) int queueCapacity, @Min(1) @Max(32) int maxHops, @Min(1) @Max(32) int broadcastTtl,
+            @NotNull Duration ackTimeout, @NotNull Duration callTimeout, @NotNull Duration advertiseInterval,
+            @Min(1000) int dedupCapacity) {
+    }
 }

@@ -21,7 +21,8 @@ import io.celluler.proto.p2p.v1.RejectReason;
  * envelope not newer than the floor is refused as stale — a nonce it can no longer remember can never be
  * replayed. Under a flood the window shrinks; it is never wrong.
  *
- * <p>Pure and single-threaded (DESIGN §6): the caller passes the time and serialises calls.
+ * <p>Pure (DESIGN §6): the caller passes the time. Safe for concurrent callers: the stateless checks (the
+ * signature above all) run in parallel and only the nonce cache is serialised.
  */
 public final class EnvelopeVerifier {
 
@@ -89,6 +90,11 @@ public final class EnvelopeVerifier {
             return Verdict.reject(RejectReason.REJECT_REASON_STALE_TIMESTAMP,
                     "timestamp " + (ts - nowMillis) + " ms from now, window ±" + limits.replayWindowMillis() + " ms");
         }
+        return remember(m, ts, nowMillis);
+    }
+
+    /** The replay check, the only part with state: serialised, the signature checks above run in parallel. */
+    private synchronized Verdict remember(CellMessage m, long ts, long nowMillis) {
         expire(nowMillis);
         if (ts <= floorMillis) {
             return Verdict.reject(RejectReason.REJECT_REASON_STALE_TIMESTAMP,
@@ -118,7 +124,7 @@ public final class EnvelopeVerifier {
     }
 
     /** Nonces remembered now (for metrics and tests). */
-    public int remembered() {
+    public synchronized int remembered() {
         return byAge.size();
     }
 

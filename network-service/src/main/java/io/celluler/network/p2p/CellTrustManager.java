@@ -22,6 +22,7 @@ public final class CellTrustManager extends X509ExtendedTrustManager {
 
     private final String expectedCellId;
     private final Clock clock;
+    private volatile String verifiedCellId;
 
     /** {@code expectedCellId}: the cell being dialled, or null to accept any cell (a listener, a seed by address). */
     public CellTrustManager(String expectedCellId, Clock clock) {
@@ -67,6 +68,12 @@ public final class CellTrustManager extends X509ExtendedTrustManager {
         if (expectedCellId != null && !expectedCellId.equals(id)) {
             throw new CertificateException("peer is cell " + id + ", not the expected " + expectedCellId);
         }
+        verifiedCellId = id;
+    }
+
+    /** The cell id the last accepted certificate proved (a dialler's one handshake), or null. */
+    public String verifiedCellId() {
+        return verifiedCellId;
     }
 
     @Override

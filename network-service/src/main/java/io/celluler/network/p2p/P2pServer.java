@@ -17,7 +17,6 @@ import io.grpc.netty.NettyServerBuilder;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -35,23 +34,26 @@ public class P2pServer implements SmartLifecycle {
     /** Lifetime of the certificate made at each start (the key, not the certificate, is the identity). */
     static final Duration CERTIFICATE_VALIDITY = Duration.ofDays(365);
 
+    /** Lifecycle phase: before the membership driver, which needs the listen address. */
+    static final int PHASE = Integer.MAX_VALUE - 1000;
+
     private final CellIdentity identity;
     private final NetworkProperties properties;
+    private final Links links;
     private final P2pGrpcService service;
     private final Clock clock = Clock.systemUTC();
     private volatile Server server;
 
-    public P2pServer(CellIdentity identity, NetworkProperties properties, MeterRegistry meters) {
+    public P2pServer(CellIdentity identity, NetworkProperties properties, Links links) {
         this.identity = identity;
         this.properties = properties;
-        String v = P2pServer.class.getPackage().getImplementationVersion();
-        this.service = new P2pGrpcService(identity, properties, v == null ? "dev" : v, clock, (peer, reason) ->
-                meters.counter("celluler.network.envelopes.rejected", "reason", reason.name()).increment());
+        this.links = links;
+        this.service = new P2pGrpcService(links);
     }
 
     @Override
     public void start() {
-        CellCertificates.TlsIdentity tls = CellCertificates.selfSigned(identity, clock.instant(), CERTIFICATE_VALIDITY);
+        CellCertificates.TlsIdentity tls = links.tls();
         try {
             server = NettyServerBuilder.forAddress(new InetSocketAddress(properties.p2pHost(), properties.p2pPort()))
                     .sslContext(GrpcSslContexts.configure(SslContextBuilder.forServer(tls.privateKey(), tls.certificate()),
@@ -61,6 +63,8 @@ public class P2pServer implements SmartLifecycle {
                             .trustManager(new CellTrustManager(null, clock))
                             .build())
                     .maxInboundMessageSize(properties.maxEnvelopeBytes())
+                    // dialling cells ping every two keep-alive intervals; allow it
+                    .permitKeepAliveTime(1, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true)
                     .addService(io.grpc.ServerInterceptors.intercept(service, new PeerIdentityInterceptor(clock)))
                     .build().start();
         } catch (SSLException e) {
@@ -69,7 +73,7 @@ public class P2pServer implements SmartLifecycle {
             throw new UncheckedIOException("celluler.network.p2p-port: cannot listen on " + properties.p2pHost() + ":"
                     + properties.p2pPort(), e);
         }
-        service.listenAddress(properties.p2pHost() + ":" + server.getPort());
+        links.listenAddress(properties.p2pHost() + ":" + server.getPort());
         log.info("P2P listener on {}:{} (mutual TLS 1.3, cell {})", properties.p2pHost(), server.getPort(), identity.cellId());
     }
 
@@ -80,8 +84,14 @@ public class P2pServer implements SmartLifecycle {
     }
 
     @Override
+    public int getPhase() {
+        return PHASE;
+    }
+
+    @Override
     public void stop() {
         Server s = server;
+        links.closeAll();
         if (s != null) {
             s.shutdown();
             try {

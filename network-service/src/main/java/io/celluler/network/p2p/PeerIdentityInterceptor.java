@@ -19,6 +19,7 @@ import io.grpc.Status;
 final class PeerIdentityInterceptor implements ServerInterceptor {
 
     static final Context.Key<String> PEER_CELL_ID = Context.key("celluler-peer-cell-id");
+    static final Context.Key<java.net.SocketAddress> PEER_ADDRESS = Context.key("celluler-peer-address");
 
     private final Clock clock;
 
@@ -34,7 +35,8 @@ final class PeerIdentityInterceptor implements ServerInterceptor {
                 throw new SSLPeerUnverifiedException("no TLS session");
             }
             String peer = CellCertificates.cellIdOf((X509Certificate) session.getPeerCertificates()[0], clock.instant());
-            return Contexts.interceptCall(Context.current().withValue(PEER_CELL_ID, peer), call, headers, next);
+            return Contexts.interceptCall(Context.current().withValue(PEER_CELL_ID, peer)
+                    .withValue(PEER_ADDRESS, call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), call, headers, next);
         } catch (Exception e) {
             call.close(Status.UNAUTHENTICATED.withDescription("no authenticated cell: " + e.getMessage()), new Metadata());
             return new ServerCall.Listener<>() { };

@@ -7,11 +7,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 
 import io.celluler.cli.cell.Cell;
 import io.celluler.core.cas.BlobUpload;
@@ -55,10 +53,6 @@ public class GatewayBench implements Callable<Integer> {
 
     @Option(names = "--cell", defaultValue = "30", description = "cell index of the cell started here")
     int cellIndex;
-
-    interface Op {
-        void run() throws Exception;
-    }
 
     @Override
     public Integer call() throws Exception {
@@ -131,50 +125,8 @@ public class GatewayBench implements Callable<Integer> {
         System.out.printf("BENCH gateway %-22s concurrency=%d seconds=%d %s%n", name, concurrency, seconds, figures);
     }
 
-    /** {@code concurrency} callers in a closed loop: warm-up, then a measured run. */
-    private String closedLoop(Op op) throws Exception {
-        runFor(op, warmupSeconds, null);
-        Latencies lat = new Latencies(5_000_000);
-        double elapsed = runFor(op, seconds, lat);
-        return lat.summary(elapsed);
-    }
-
-    private double runFor(Op op, int secs, Latencies into) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(secs);
-        long t0 = System.nanoTime();
-        List<Thread> threads = new ArrayList<>();
-        List<Throwable> errors = new ArrayList<>();
-        for (int t = 0; t < concurrency; t++) {
-            threads.add(Thread.ofPlatform().start(() -> {
-                long[] samples = new long[200_000];
-                int n = 0;
-                long ops = 0;
-                try {
-                    while (System.nanoTime() < end) {
-                        long s = System.nanoTime();
-                        op.run();
-                        if (n < samples.length) {
-                            samples[n++] = System.nanoTime() - s;
-                        }
-                        ops++;
-                    }
-                } catch (Exception e) {
-                    synchronized (errors) {
-                        errors.add(e);
-                    }
-                }
-                if (into != null) {
-                    into.add(samples, n, ops);
-                }
-            }));
-        }
-        for (Thread t : threads) {
-            t.join();
-        }
-        if (!errors.isEmpty()) {
-            throw new IllegalStateException("benchmark call failed", errors.get(0));
-        }
-        return (System.nanoTime() - t0) / 1e9;
+    private String closedLoop(ClosedLoop.Op op) throws Exception {
+        return ClosedLoop.measure(concurrency, warmupSeconds, seconds, op);
     }
 
     interface PutOp {
@@ -200,7 +152,7 @@ public class GatewayBench implements Callable<Integer> {
     }
 
     /** Sequential whole reads of the 8 MiB blob: warm-up, then {@code --get-count} measured. */
-    private void getRun(String name, Op op) throws Exception {
+    private void getRun(String name, ClosedLoop.Op op) throws Exception {
         for (int i = 0; i < 5; i++) {
             op.run();
         }

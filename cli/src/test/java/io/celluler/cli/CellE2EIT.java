@@ -56,7 +56,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class CellE2EIT {
 
-    /** Cell index 20: ports 28080, 29101..29108, 28101..28108 — clear of a developer's own cell 0. */
+    /** Cell index 20: ports 8280, 9301..9308, 8301..8308, 7301 — clear of a developer's own cell 0. */
     static final int CELL_INDEX = 20;
     static final int MAX_BLOB_BYTES = 1024 * 1024;
 
@@ -270,7 +270,7 @@ class CellE2EIT {
                 .getClusterHealth(io.celluler.proto.metrics.v1.GetClusterHealthRequest.getDefaultInstance()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-                    assertThat(e.getStatus().getDescription()).startsWith("cannot reach 127.0.0.1:" + (9108 + 1000 * CELL_INDEX));
+                    assertThat(e.getStatus().getDescription()).startsWith("cannot reach 127.0.0.1:" + (9108 + CellService.offset(CELL_INDEX)));
                 });
     }
 

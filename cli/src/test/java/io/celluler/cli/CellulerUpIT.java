@@ -55,7 +55,7 @@ class CellulerUpIT {
                 "catalog-service", "cas-service", "model-service", "metrics-service", "gateway-service")) {
             assertThat(output).containsPattern(service + "\\s+\\d+\\s+\\d+\\s+UP");
         }
-        assertThat(output).contains("Gateway:  http://127.0.0.1:29080").contains("Stopped.");
+        assertThat(output).contains("Gateway:  http://127.0.0.1:8290").contains("Stopped.");
         assertThat(Files.isDirectory(dataDir.resolve("cas-service/blobs"))).isTrue();
         assertThat(Files.size(dataDir.resolve("logs/cell.log"))).isPositive();
     }

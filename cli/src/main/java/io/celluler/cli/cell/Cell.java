@@ -37,23 +37,41 @@ public final class Cell implements AutoCloseable {
      * How to start a cell.
      *
      * @param dataDir    where every service keeps its state ({@code <dataDir>/<service>})
-     * @param cellIndex  k: every port is the DESIGN §4 port + 1000 × k
+     * @param cellIndex  k: every port is the DESIGN §4 port + 10 × k ({@link CellService#offset})
      * @param bindAddress address every listener binds to ({@code 127.0.0.1} on a laptop)
      * @param extraArgs  more Spring arguments given to every service (e.g. {@code --logging.file.name=...})
      * @param startThreads how many services start at once
+     * @param services   the services to run, by name; empty runs all nine (a partial cell: e.g. only
+     *                   {@code network-service} for a light local network)
      */
-    public record Options(Path dataDir, int cellIndex, String bindAddress, List<String> extraArgs, int startThreads) {
+    public record Options(Path dataDir, int cellIndex, String bindAddress, List<String> extraArgs, int startThreads,
+            List<String> services) {
+
+        /** Every service runs unless {@code services} names some. */
+        public Options(Path dataDir, int cellIndex, String bindAddress, List<String> extraArgs, int startThreads) {
+            this(dataDir, cellIndex, bindAddress, extraArgs, startThreads, List.of());
+        }
 
         public static Options defaults(Path dataDir) {
             return new Options(dataDir, 0, "127.0.0.1", List.of(), 3);
         }
 
         public Options withCellIndex(int k) {
-            return new Options(dataDir, k, bindAddress, extraArgs, startThreads);
+            return new Options(dataDir, k, bindAddress, extraArgs, startThreads, services);
         }
 
         public Options withExtraArgs(List<String> args) {
-            return new Options(dataDir, cellIndex, bindAddress, args, startThreads);
+            return new Options(dataDir, cellIndex, bindAddress, args, startThreads, services);
+        }
+
+        /** Only these services (by name); empty: all nine. */
+        public Options withServices(List<String> names) {
+            return new Options(dataDir, cellIndex, bindAddress, extraArgs, startThreads, List.copyOf(names));
+        }
+
+        /** The services this cell runs, in the order of {@link CellService#ALL}. */
+        public List<CellService> selected() {
+            return CellService.ALL.stream().filter(s -> services.isEmpty() || services.contains(s.name())).toList();
         }
     }
 
@@ -61,7 +79,7 @@ public final class Cell implements AutoCloseable {
     public record Running(CellService service, ConfigurableApplicationContext context, Duration startTime) {
     }
 
-    /** The network-service's cell-to-cell port (DESIGN §4), + 1000 × the cell index. */
+    /** The network-service's cell-to-cell port (DESIGN §4), + {@link CellService#offset} of the cell index. */
     public static final int P2P_PORT = 7101;
 
     private static final String LOGGING_SYSTEM_PROPERTY = "org.springframework.boot.logging.LoggingSystem";
@@ -100,10 +118,13 @@ public final class Cell implements AutoCloseable {
         try {
             // Logback is one per JVM and its reconfiguration is not thread-safe: the first service sets it
             // up (JSON, file or console), the others start in parallel and leave it alone
-            List<CellService> backendServices = CellService.ALL.stream().filter(s -> !s.isGateway()).toList();
+            List<CellService> backendServices = options.selected().stream().filter(s -> !s.isGateway()).toList();
             Throwable failure = null;
             List<Future<Running>> backends = new ArrayList<>();
             try {
+                if (backendServices.isEmpty()) {
+                    throw new IllegalArgumentException("a cell needs at least one service besides the gateway");
+                }
                 record.accept(startService(backendServices.get(0), options));
                 System.setProperty(LOGGING_SYSTEM_PROPERTY, "none");
                 for (CellService s : backendServices.subList(1, backendServices.size())) {
@@ -119,7 +140,7 @@ public final class Cell implements AutoCloseable {
                     failure = failure == null ? e.getCause() : failure;
                 }
             }
-            if (failure == null) {
+            if (failure == null && options.selected().stream().anyMatch(CellService::isGateway)) {
                 CellService gateway = CellService.ALL.stream().filter(CellService::isGateway).findFirst().orElseThrow();
                 try {
                     record.accept(startService(gateway, options));
@@ -167,7 +188,7 @@ public final class Cell implements AutoCloseable {
             args.add("--spring.grpc.server.host=" + o.bindAddress());
         }
         if (s.name().equals("network-service")) {
-            args.add("--celluler.network.p2p-port=" + (P2P_PORT + 1000 * o.cellIndex()));
+            args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));
             args.add("--celluler.network.p2p-host=" + o.bindAddress());
         }
         args.addAll(o.extraArgs());
@@ -193,6 +214,12 @@ public final class Cell implements AutoCloseable {
                 return bean;
             }
         });
+    }
+
+    /** The bean of one service's context, or null when that service does not run in this cell. */
+    public <T> T bean(String service, Class<T> type) {
+        return running.stream().filter(r -> r.service().name().equals(service)).findFirst()
+                .map(r -> r.context().getBean(type)).orElse(null);
     }
 
     public String gatewayUrl() {
@@ -221,16 +248,20 @@ public final class Cell implements AutoCloseable {
 
     /** The health each service reports on its actuator endpoint ({@code UP}, {@code DOWN}, or why it failed). */
     public Map<String, String> health() {
-        return health(options.bindAddress(), options.cellIndex());
+        return health(options.bindAddress(), options.cellIndex(), options.selected());
     }
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** Health of a cell's services, by asking each one's {@code /actuator/health} (used by {@code celluler status}). */
     public static Map<String, String> health(String host, int cellIndex) {
+        return health(host, cellIndex, CellService.ALL);
+    }
+
+    private static Map<String, String> health(String host, int cellIndex, List<CellService> services) {
         Map<String, String> result = new LinkedHashMap<>();
         try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()) {
-            for (CellService s : CellService.ALL) {
+            for (CellService s : services) {
                 URI uri = URI.create("http://" + host + ":" + s.httpPort(cellIndex) + "/actuator/health");
                 try {
                     HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build(),

@@ -13,8 +13,11 @@ import io.celluler.network.NetworkServiceApplication;
 import io.celluler.state.StateServiceApplication;
 
 /**
- * The nine services of a cell and their ports (DESIGN §4). Cell k of a local network adds 1000 × k to every
- * port. The gateway serves gRPC and REST on its one HTTP port.
+ * The nine services of a cell and their ports (DESIGN §4). Cell k of a local network adds {@value #PORT_STRIDE} × k
+ * to every port: not DESIGN's 1000 × k, under which cell k's HTTP ports (8101 + 1000k) are cell k−1's gRPC ports
+ * (9101 + 1000(k−1)) and its P2P port (7101 + 1000k) is cell k−1's HTTP port — two cells side by side could not
+ * start. With a stride of 10 the families stay apart (each cell uses x1–x8 of its tens) up to k = 99. The gateway
+ * serves gRPC and REST on its one HTTP port.
  */
 public record CellService(String name, Class<?> application, int grpcPort, int httpPort) {
 
@@ -29,15 +32,23 @@ public record CellService(String name, Class<?> application, int grpcPort, int h
             new CellService(MetricsServiceApplication.NAME, MetricsServiceApplication.class, 9108, 8108),
             new CellService(GatewayServiceApplication.NAME, GatewayServiceApplication.class, 8080, 8080));
 
+    /** Ports of cell k are the DESIGN §4 ports + PORT_STRIDE × k. */
+    public static final int PORT_STRIDE = 10;
+
+    /** How far cell k's ports are from cell 0's. */
+    public static int offset(int cellIndex) {
+        return PORT_STRIDE * cellIndex;
+    }
+
     public boolean isGateway() {
         return name.equals(GatewayServiceApplication.NAME);
     }
 
     public int grpcPort(int cellIndex) {
-        return grpcPort + 1000 * cellIndex;
+        return grpcPort + offset(cellIndex);
     }
 
     public int httpPort(int cellIndex) {
-        return httpPort + 1000 * cellIndex;
+        return httpPort + offset(cellIndex);
     }
 }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
         description = "Show the health of each service of a running cell. Exit code 0 when all are UP.")
 public class StatusCommand implements Callable<Integer> {
 
-    @Option(names = "--cell", defaultValue = "0", description = "Cell index k (ports + 1000 × k).")
+    @Option(names = "--cell", defaultValue = "0", description = "Cell index k (ports + 10 × k).")
     int cellIndex;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Host of the cell.")

@@ -354,6 +354,11 @@ public class Links {
         if (stopping) {
             return CompletableFuture.failedFuture(Status.UNAVAILABLE.withDescription("shutting down").asException());
         }
+        if (listenAddress.isEmpty()) {
+            // a hello without this cell's address would leave the peer unable to answer gossip
+            return CompletableFuture.failedFuture(Status.UNAVAILABLE.withDescription("the P2P listener is not up yet")
+                    .asException());
+        }
         if (denied(address) || denied(expectedCellId)) {
             return CompletableFuture.failedFuture(Status.PERMISSION_DENIED
                     .withDescription("links with " + address + " are denied by configuration").asException());
@@ -656,7 +661,7 @@ public class Links {
     }
 
     private void redialPersistent() {
-        if (stopping) {
+        if (stopping || listenAddress.isEmpty()) {
             return;
         }
         for (String address : persistent) {

@@ -23,7 +23,7 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * The P2P listener (port 7101 + 1000·k): a gRPC server of its own, separate from the service port, that speaks
+ * The P2P listener (port 7101, + 10·k for cell k of a local network): a gRPC server of its own, separate from the service port, that speaks
  * only mutual TLS 1.3 with cell certificates ({@link CellCertificates}, {@link CellTrustManager}) and serves
  * only {@code celluler.p2p.v1.P2PService}. Its certificate is made from the cell key at start.
  */

@@ -57,8 +57,7 @@ class P2pLinkIT {
     ConfigurableApplicationContext cell;
     String cellId;
     int p2pPort;
-    final SecureRandom random = new SecureRandom();
-    final java.util.List<ManagedChannel> channels = new java.util.ArrayList<>();
+    final java.util.List<RawLink> links = new java.util.ArrayList<>();
 
     @BeforeEach
     void start() {
@@ -74,86 +73,14 @@ class P2pLinkIT {
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
+        links.forEach(RawLink::close);
         cell.close();
     }
 
-    /** One link, as a test client sees it. */
-    final class Link {
-        final BlockingQueue<LinkResponse> received = new LinkedBlockingQueue<>();
-        final CompletableFuture<Status> closed = new CompletableFuture<>();
-        final StreamObserver<LinkRequest> send;
-
-        Link(CellIdentity me) {
-            CellCertificates.TlsIdentity tls = CellCertificates.selfSigned(me, Instant.now(), Duration.ofDays(1));
-            try {
-                ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", p2pPort)
-                        .sslContext(GrpcSslContexts.configure(SslContextBuilder.forClient()
-                                        .keyManager(tls.privateKey(), tls.certificate()), SslProvider.JDK)
-                                .protocols("TLSv1.3").trustManager(new CellTrustManager(cellId, Clock.systemUTC())).build())
-                        .overrideAuthority("cell").build();
-                channels.add(ch);
-                send = P2PServiceGrpc.newStub(ch).link(new StreamObserver<>() {
-                    @Override
-                    public void onNext(LinkResponse r) {
-                        received.add(r);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        closed.complete(Status.fromThrowable(t));
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        closed.complete(Status.OK);
-                    }
-                });
-            } catch (javax.net.ssl.SSLException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        void frame(LinkFrame.Builder f) {
-            send.onNext(LinkRequest.newBuilder().setFrame(f).build());
-        }
-
-        /** The next frame that answers this client: the cell's own keep-alives and route advertisements are skipped. */
-        LinkFrame next() throws InterruptedException {
-            while (true) {
-                LinkResponse r = received.poll(10, TimeUnit.SECONDS);
-                assertThat(r).as("a frame from the cell").isNotNull();
-                LinkFrame f = r.getFrame();
-                if (!f.hasMessage() && !(f.hasKeepalive() && !f.getKeepalive().getReply())) {
-                    return f;
-                }
-            }
-        }
-
-        Status closedWith() throws Exception {
-            return closed.get(10, TimeUnit.SECONDS);
-        }
-    }
-
-    Hello hello(CellIdentity signer) {
-        byte[] nonce = new byte[16];
-        random.nextBytes(nonce);
-        Instant now = Instant.now();
-        return Hellos.seal(Hello.newBuilder().setNonce(ByteString.copyFrom(nonce))
-                .setTimestamp(Timestamp.newBuilder().setSeconds(now.getEpochSecond())), signer);
-    }
-
-    CellMessage envelope(CellIdentity from, Instant at, int payloadBytes) {
-        byte[] nonce = new byte[16];
-        random.nextBytes(nonce);
-        return Envelopes.seal(CellMessage.newBuilder().setKind(MessageKind.MESSAGE_KIND_DIRECT).setTopic("test.echo")
-                .setDestinationCellId(cellId).setPayload(ByteString.copyFrom(new byte[payloadBytes]))
-                .setTimestamp(Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()))
-                .setNonce(ByteString.copyFrom(nonce)), from);
-    }
-
-    static CellIdentity newCell() {
-        return new CellIdentity(Ed25519.newPrivateSeed(new SecureRandom()));
+    RawLink link(CellIdentity me) {
+        RawLink l = new RawLink(me, p2pPort, cellId);
+        links.add(l);
+        return l;
     }
 
     double rejected(RejectReason reason) {
@@ -164,14 +91,14 @@ class P2pLinkIT {
 
     @Test
     void aLinkOpensWithHellosAndCarriesVerifiedEnvelopes() throws Exception {
-        CellIdentity a = newCell();
-        Link link = new Link(a);
+        CellIdentity a = RawLink.newCell();
+        RawLink link = link(a);
 
-        link.frame(LinkFrame.newBuilder().setHello(hello(a)));
+        link.hello(a);
         Hello theirs = link.next().getHello();
         link.frame(LinkFrame.newBuilder().setKeepalive(Keepalive.newBuilder().setSeqNo(7)));
         LinkFrame pong = link.next();
-        CellMessage good = envelope(a, Instant.now(), 10);
+        CellMessage good = link.envelope(cellId, "test.echo", Instant.now(), 10);
         link.frame(LinkFrame.newBuilder().setMessage(good));
         LinkFrame ack = link.next();
 
@@ -186,18 +113,18 @@ class P2pLinkIT {
 
     @Test
     void badEnvelopesAreRejectedByReasonCountedAndTheirSenderBlacklisted() throws Exception {
-        CellIdentity a = newCell();
-        Link link = new Link(a);
-        link.frame(LinkFrame.newBuilder().setHello(hello(a)));
+        CellIdentity a = RawLink.newCell();
+        RawLink link = link(a);
+        link.hello(a);
         link.next();
-        CellMessage good = envelope(a, Instant.now(), 10);
+        CellMessage good = link.envelope(cellId, "test.echo", Instant.now(), 10);
         link.frame(LinkFrame.newBuilder().setMessage(good));
         link.next();
 
         CellMessage forged = good.toBuilder().setPayload(ByteString.copyFromUtf8("changed")).build();
-        CellMessage stale = envelope(a, Instant.now().minus(Duration.ofMinutes(5)), 10);
-        CellMessage oversized = envelope(a, Instant.now(), 2000);
-        CellMessage malformed = envelope(a, Instant.now(), 10).toBuilder().setTopic("No Such Topic!").build();
+        CellMessage stale = link.envelope(cellId, "test.echo", Instant.now().minus(Duration.ofMinutes(5)), 10);
+        CellMessage oversized = link.envelope(cellId, "test.echo", Instant.now(), 2000);
+        CellMessage malformed = link.envelope(cellId, "test.echo", Instant.now(), 10).toBuilder().setTopic("No Such Topic!").build();
         CellMessage[] bad = {forged, good, stale, oversized, malformed};
         RejectReason[] expected = {RejectReason.REJECT_REASON_BAD_SIGNATURE, RejectReason.REJECT_REASON_REPLAYED_NONCE,
                 RejectReason.REJECT_REASON_STALE_TIMESTAMP, RejectReason.REJECT_REASON_OVERSIZED,
@@ -218,28 +145,28 @@ class P2pLinkIT {
         }
         Status cut = link.closedWith();
         assertThat(cut.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-        Link again = new Link(a);
-        again.frame(LinkFrame.newBuilder().setHello(hello(a)));
+        RawLink again = link(a);
+        again.hello(a);
         assertThat(again.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
         assertThat(rejected(RejectReason.REJECT_REASON_BLACKLISTED)).isEqualTo(1);
         // the service is fine: another cell still links
-        CellIdentity b = newCell();
-        Link other = new Link(b);
-        other.frame(LinkFrame.newBuilder().setHello(hello(b)));
+        CellIdentity b = RawLink.newCell();
+        RawLink other = link(b);
+        other.hello(b);
         assertThat(other.next().getHello().getCellId()).isEqualTo(cellId);
     }
 
     @Test
     void aHelloMustComeFirstAndBeFromTheCellTheCertificateProved() throws Exception {
-        CellIdentity a = newCell();
-        CellIdentity b = newCell();
+        CellIdentity a = RawLink.newCell();
+        CellIdentity b = RawLink.newCell();
 
-        Link noHello = new Link(a);
+        RawLink noHello = link(a);
         noHello.frame(LinkFrame.newBuilder().setKeepalive(Keepalive.newBuilder().setSeqNo(1)));
-        Link someoneElsesHello = new Link(a);
-        someoneElsesHello.frame(LinkFrame.newBuilder().setHello(hello(b)));
-        Link forgedHello = new Link(a);
-        forgedHello.frame(LinkFrame.newBuilder().setHello(hello(a).toBuilder().setSoftwareVersion("x")));
+        RawLink someoneElsesHello = link(a);
+        someoneElsesHello.hello(b);
+        RawLink forgedHello = link(a);
+        forgedHello.frame(LinkFrame.newBuilder().setHello(RawLink.helloOf(a).toBuilder().setSoftwareVersion("x")));
 
         assertThat(noHello.closedWith().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(someoneElsesHello.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);

@@ -260,13 +260,17 @@ public final class Endpoints {
                 request.getSourceCellId(), code == 0 ? payload : ByteString.EMPTY, request.getPriority(),
                 router.properties().routing().maxHops(), b -> b.setInReplyTo(request.getMessageId()).setStatusCode(code)
                         .setStatusMessage(message == null ? "" : message));
-        responders.execute(() -> {
-            try {
-                router.send(response, true, System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
-            } catch (StatusException e) {
-                log.debug("response to {} not delivered: {}", request.getSourceCellId(), e.getStatus());
-            }
-        });
+        // fast path: a link towards the caller is open, hand it over on this thread; otherwise (a dial, a full
+        // queue) a virtual thread sends it with acknowledgement and retries
+        if (!router.dispatchIfRouted(response)) {
+            responders.execute(() -> {
+                try {
+                    router.send(response, true, System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
+                } catch (StatusException e) {
+                    log.debug("response to {} not delivered: {}", request.getSourceCellId(), e.getStatus());
+                }
+            });
+        }
     }
 
     // ---- calling ------------------------------------------------------------------------------------------

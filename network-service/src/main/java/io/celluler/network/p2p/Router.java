@@ -492,6 +492,15 @@ public class Router implements Links.Handler {
         return hops;
     }
 
+    /**
+     * Hands an envelope to its next hop if one is linked now, without waiting for anything; false when that
+     * would need a dial or the lane is full (the caller then uses {@link #send}).
+     */
+    boolean dispatchIfRouted(CellMessage m) {
+        Link next = nextHop(m.getDestinationCellId());
+        return next != null && sendOnLink(next, m);
+    }
+
     /** The outcome of a send. */
     public record Sent(String messageId, boolean acknowledged, int hops) {
     }

@@ -11,11 +11,13 @@ import io.celluler.core.hash.Sha256;
 public final class CellIdentity {
 
     private final byte[] privateSeed;
+    private final Ed25519.SigningKey signingKey;
     private final byte[] publicKey;
     private final String cellId;
 
     public CellIdentity(byte[] privateSeed) {
         this.privateSeed = privateSeed.clone();
+        this.signingKey = Ed25519.signingKey(this.privateSeed);
         this.publicKey = Ed25519.publicKey(privateSeed);
         this.cellId = cellIdOf(publicKey);
     }
@@ -34,7 +36,7 @@ public final class CellIdentity {
     }
 
     public byte[] sign(byte[] message) {
-        return Ed25519.sign(privateSeed, message);
+        return Ed25519.sign(signingKey, message);
     }
 
     /**

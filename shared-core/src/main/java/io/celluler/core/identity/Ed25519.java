@@ -32,9 +32,32 @@ public final class Ed25519 {
     }
 
     public static byte[] sign(byte[] privateSeed, byte[] message) {
+        return sign(signingKey(privateSeed), message);
+    }
+
+    /**
+     * A private key ready to sign with. Keep it: BouncyCastle derives the public key (a scalar multiplication,
+     * as costly as a signature) once per key object, so a key made for each signature doubles its cost.
+     */
+    public static SigningKey signingKey(byte[] privateSeed) {
         requireLength(privateSeed, KEY_BYTES, "private key");
+        Ed25519PrivateKeyParameters key = new Ed25519PrivateKeyParameters(privateSeed, 0);
+        key.generatePublicKey();
+        return new SigningKey(key);
+    }
+
+    /** A prepared private key (immutable, safe to share between threads). */
+    public static final class SigningKey {
+        private final Ed25519PrivateKeyParameters key;
+
+        private SigningKey(Ed25519PrivateKeyParameters key) {
+            this.key = key;
+        }
+    }
+
+    public static byte[] sign(SigningKey key, byte[] message) {
         Ed25519Signer signer = new Ed25519Signer();
-        signer.init(true, new Ed25519PrivateKeyParameters(privateSeed, 0));
+        signer.init(true, key.key);
         signer.update(message, 0, message.length);
         return signer.generateSignature();
     }
@@ -47,12 +70,37 @@ public final class Ed25519 {
         }
         try {
             Ed25519Signer verifier = new Ed25519Signer();
-            verifier.init(false, new Ed25519PublicKeyParameters(publicKey, 0));
+            verifier.init(false, publicKeyParameters(publicKey));
             verifier.update(message, 0, message.length);
             return verifier.verifySignature(signature);
         } catch (RuntimeException notAPointOnTheCurve) {
             return false;
         }
+    }
+
+    /** Decoded public keys of the recent signers: decoding a point (a square root) is paid once per key. */
+    private static final int KEY_CACHE = 4096;
+    private static final java.util.Map<java.nio.ByteBuffer, Ed25519PublicKeyParameters> KEYS =
+            new java.util.LinkedHashMap<>(256, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<java.nio.ByteBuffer, Ed25519PublicKeyParameters> e) {
+                    return size() > KEY_CACHE;
+                }
+            };
+
+    private static Ed25519PublicKeyParameters publicKeyParameters(byte[] publicKey) {
+        java.nio.ByteBuffer k = java.nio.ByteBuffer.wrap(publicKey.clone());
+        synchronized (KEYS) {
+            Ed25519PublicKeyParameters cached = KEYS.get(k);
+            if (cached != null) {
+                return cached;
+            }
+        }
+        Ed25519PublicKeyParameters decoded = new Ed25519PublicKeyParameters(publicKey, 0);
+        synchronized (KEYS) {
+            KEYS.put(k, decoded);
+        }
+        return decoded;
     }
 
     private static void requireLength(byte[] b, int n, String what) {

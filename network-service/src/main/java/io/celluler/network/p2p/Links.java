@@ -586,7 +586,6 @@ public class Links {
                 }
             }
             case MESSAGE -> {
-                link.lastMessageMillis = now;
                 if (h != null) {
                     h.envelope(link, frame.getMessage());
                 }

@@ -205,6 +205,13 @@ public class Router implements Links.Handler {
         }
     }
 
+    /** A link is in use (not idle) while messages other than route advertisements go either way. */
+    private static void touch(Link link, String topic, long now) {
+        if (!ROUTES_TOPIC.equals(topic)) {
+            link.lastMessageMillis = now;
+        }
+    }
+
     /** The routing table: destination → next hop and hops. */
     public Map<String, RoutingTable.Route> routingTable() {
         synchronized (table) {
@@ -253,6 +260,7 @@ public class Router implements Links.Handler {
             return;
         }
         int size = m.getSerializedSize();
+        touch(link, m.getTopic(), now);
         link.messagesIn.increment();
         link.bytesIn.add(size);
         stats.in(m.getTopic(), size);
@@ -413,6 +421,7 @@ public class Router implements Links.Handler {
         if (!link.send(frame, lane)) {
             return false;
         }
+        touch(link, topic, clock.millis());
         link.messagesOut.increment();
         link.bytesOut.add(size);
         stats.out(topic, size);

@@ -319,6 +319,32 @@ class NetworkMeshIT {
 
     @Test
     @Order(6)
+    void theCountersAreOnPrometheus() throws Exception {
+        String http = cells.get(1).getEnvironment().getProperty("local.server.port");
+        String metrics;
+        try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+            metrics = client.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + http + "/actuator/prometheus")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        }
+        assertThat(metrics)
+                .contains("celluler_network_links_open")
+                .contains("celluler_network_links_opened_total")
+                .containsPattern("celluler_network_messages_total\\{direction=\"in\",.*topic=\"test.news\"")
+                .containsPattern("celluler_network_bytes_total\\{direction=\"out\",.*topic=\"p2p.membership\"")
+                .containsPattern("celluler_network_members\\{.*state=\"ALIVE\"} 4")
+                .contains("celluler_network_link_rtt_seconds_bucket")
+                .contains("celluler_network_messages_relayed_total")
+                .contains("celluler_network_messages_duplicates_total");
+        var stats = api(1).getStats(GetStatsRequest.getDefaultInstance());
+        assertThat(stats.getConnectionsOpen()).isEqualTo(3);
+        assertThat(stats.getMembersByStateMap()).containsEntry("ALIVE", 4);
+        assertThat(stats.hasRttP99()).isTrue();
+        assertThat(stats.getTopicsList()).anyMatch(t -> t.getTopic().equals("test.news") && t.getMessagesOut() > 0);
+    }
+
+    @Test
+    @Order(7)
     void aCellThatLeavesIsSeenLeaving() throws Exception {
         cells.get(2).close();
         await("the others see cell 2 gone", 20, () -> {

@@ -124,6 +124,18 @@ public final class RawLink implements AutoCloseable {
         }
     }
 
+    /** The next frame already received that answers the test, or null (does not wait). */
+    public LinkFrame poll() {
+        LinkResponse r;
+        while ((r = received.poll()) != null) {
+            LinkFrame f = r.getFrame();
+            if (!f.hasMessage() && !(f.hasKeepalive() && !f.getKeepalive().getReply())) {
+                return f;
+            }
+        }
+        return null;
+    }
+
     /** How the cell ended the link (waits up to 10 s). */
     public Status closedWith() throws Exception {
         return closed.get(10, TimeUnit.SECONDS);

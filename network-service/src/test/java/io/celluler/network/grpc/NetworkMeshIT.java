@@ -231,6 +231,18 @@ class NetworkMeshIT {
         }
         assertThat(relayedTotal).isPositive();
 
+        // the hop limit of a broadcast: with ttl 1 it reaches only cell 0's neighbours (1 and 2), not cell 3
+        List<BlockingQueue<ReceivedMessage>> ttl = new ArrayList<>();
+        for (int i = 1; i < CELLS; i++) {
+            ttl.add(subscribe(i, "test.ttl"));
+        }
+        api(0).broadcast(BroadcastRequest.newBuilder().setTopic("test.ttl").setTtl(1).build());
+        assertThat(ttl.get(0).poll(5, TimeUnit.SECONDS)).isNotNull();
+        assertThat(ttl.get(1).poll(5, TimeUnit.SECONDS)).isNotNull();
+        assertThat(ttl.get(2).poll(1, TimeUnit.SECONDS)).as("cell 3 is two hops away").isNull();
+        api(0).broadcast(BroadcastRequest.newBuilder().setTopic("test.ttl").setTtl(2).build());
+        assertThat(ttl.get(2).poll(5, TimeUnit.SECONDS)).as("with ttl 2 it arrives").isNotNull();
+
         // nobody subscribes to this topic on cell 2: the sender learns it
         assertThatThrownBy(() -> api(0).send(SendRequest.newBuilder().setDestinationCellId(ids.get(2))
                 .setTopic("test.nobody").setWaitForAck(true).build()))

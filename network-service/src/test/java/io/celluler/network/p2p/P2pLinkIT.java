@@ -172,4 +172,59 @@ class P2pLinkIT {
         assertThat(someoneElsesHello.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
         assertThat(forgedHello.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     }
+
+    @Test
+    void aSendIsRetriedUntilAcknowledgedAndARetriedEnvelopeIsDeliveredOnce() throws Exception {
+        CellIdentity f = RawLink.newCell();
+        RawLink link = link(f);
+        link.hello(f);
+        assertThat(link.next().hasHello()).isTrue();
+        io.grpc.ManagedChannel api = io.grpc.ManagedChannelBuilder.forAddress("127.0.0.1",
+                cell.getBean(org.springframework.grpc.server.lifecycle.GrpcServerLifecycle.class).getPort()).usePlaintext().build();
+        try {
+            // the cell sends to f and waits for the acknowledgement; f ignores the first copy
+            var sent = io.celluler.proto.network.v1.NetworkServiceGrpc.newFutureStub(api).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .send(io.celluler.proto.network.v1.SendRequest.newBuilder().setDestinationCellId(f.cellId())
+                            .setTopic("test.retry").setWaitForAck(true).build());
+            CellMessage first = link.nextMessage("test.retry");
+            CellMessage again = link.nextMessage("test.retry");
+            assertThat(again.getMessageId()).as("the retry is the same signed envelope").isEqualTo(first.getMessageId());
+            link.frame(LinkFrame.newBuilder().setAck(io.celluler.proto.p2p.v1.DeliveryAck.newBuilder()
+                    .setMessageId(again.getMessageId()).setDelivered(true)));
+            assertThat(sent.get(10, TimeUnit.SECONDS).getAcknowledged()).isTrue();
+
+            // f sends one envelope twice (its ack was lost, say): both acknowledged, delivered once
+            java.util.concurrent.BlockingQueue<Object> inbox = new java.util.concurrent.LinkedBlockingQueue<>();
+            io.celluler.proto.network.v1.NetworkServiceGrpc.newStub(api).subscribe(
+                    io.celluler.proto.network.v1.SubscribeRequest.newBuilder().setTopic("test.once").build(),
+                    new io.grpc.stub.StreamObserver<>() {
+                        @Override
+                        public void onNext(io.celluler.proto.network.v1.SubscribeResponse r) {
+                            inbox.add(r.getMessage());
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+            Thread.sleep(300);
+            CellMessage once = link.envelope(cellId, "test.once", Instant.now(), 10);
+            link.frame(LinkFrame.newBuilder().setMessage(once));
+            LinkFrame ack1 = link.next();
+            link.frame(LinkFrame.newBuilder().setMessage(once));
+            LinkFrame ack2 = link.next();
+            assertThat(ack1.getAck().getDelivered()).isTrue();
+            assertThat(ack2.getAck().getDelivered()).isTrue();
+            assertThat(ack2.getAck().getRejectReason()).isEqualTo(RejectReason.REJECT_REASON_UNSPECIFIED);
+            assertThat(inbox.poll(5, TimeUnit.SECONDS)).isNotNull();
+            assertThat(inbox.poll(500, TimeUnit.MILLISECONDS)).as("delivered once").isNull();
+            assertThat(rejected(RejectReason.REJECT_REASON_REPLAYED_NONCE)).as("a retry is not a reject").isZero();
+        } finally {
+            api.shutdownNow();
+        }
+    }
 }

@@ -124,6 +124,20 @@ public final class RawLink implements AutoCloseable {
         }
     }
 
+    /** The next envelope the cell sent on {@code topic} (other frames are dropped), or null after 10 s. */
+    public CellMessage nextMessage(String topic) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            LinkResponse r = received.poll(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (r == null) {
+                return null;
+            }
+            if (r.getFrame().hasMessage() && r.getFrame().getMessage().getTopic().equals(topic)) {
+                return r.getFrame().getMessage();
+            }
+        }
+    }
+
     /** The next frame already received that answers the test, or null (does not wait). */
     public LinkFrame poll() {
         LinkResponse r;

@@ -134,6 +134,17 @@ class CellE2EIT {
         byte[] publicKey = java.util.Base64.getDecoder().decode(cell.path("publicKey").asString());
         assertThat(cell.path("cellId").asString()).isEqualTo(io.celluler.core.identity.CellIdentity.cellIdOf(publicKey));
         assertThat(cell.path("capabilities").size()).isGreaterThanOrEqualTo(8);
+
+        // the network API over REST: a cell alone has no peers, stats answer, bad input is a 400 naming the field
+        HttpResponse<byte[]> peers = rest("GET", "/v1/network/peers", null);
+        HttpResponse<byte[]> stats = rest("GET", "/v1/network/stats", null);
+        HttpResponse<byte[]> badSend = rest("POST", "/v1/network/messages:send",
+                "{\"destinationCellId\": \"nope\", \"topic\": \"t\"}".getBytes(), "content-type", "application/json");
+        assertThat(peers.statusCode()).isEqualTo(200);
+        assertThat(json(peers).path("peers").size()).isZero();
+        assertThat(stats.statusCode()).isEqualTo(200);
+        assertThat(badSend.statusCode()).isEqualTo(400);
+        assertThat(new String(badSend.body())).contains("destination_cell_id");
     }
 
     @Test

@@ -130,6 +130,9 @@ class CellNetworkIT {
                 return true;
             });
             System.out.printf("NETWORK converged %.1f s after the last cell was up%n", (System.nanoTime() - upAt) / 1e9);
+            // capabilities travel with membership: these cells run only their network-service
+            assertThat(peers(0, MemberState.MEMBER_STATE_ALIVE)).allSatisfy(p -> assertThat(p.getCapabilitiesList())
+                    .extracting(c -> c.getService()).containsExactly("network-service"));
 
             // a broadcast, exactly once everywhere else
             List<BlockingQueue<ReceivedMessage>> inboxes = new ArrayList<>();

@@ -190,6 +190,10 @@ public final class Cell implements AutoCloseable {
         if (s.name().equals("network-service")) {
             args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));
             args.add("--celluler.network.p2p-host=" + o.bindAddress());
+            if (!o.services().isEmpty()) {
+                // a partial cell tells other cells only what it runs
+                args.add("--celluler.network.advertised-services=" + String.join(",", o.services()));
+            }
         }
         args.addAll(o.extraArgs());
         ConfigurableApplicationContext ctx = CellulerApplication.builder(s.application(), s.name())

@@ -33,6 +33,8 @@ import org.springframework.validation.annotation.Validated;
  * @param blacklistBan     how long a banned peer stays blacklisted
  * @param capabilities the services this cell runs and the proto packages each serves, advertised to other
  *                     cells (the all-in-one cell runs all nine)
+ * @param advertisedServices which of {@code capabilities} this cell runs; empty: all of them (a partial cell,
+ *                     e.g. {@code celluler up --services network-service}, lists its own)
  * @param seeds        P2P addresses ({@code host:port}) of cells to join the network through; one is enough
  *                     (peer exchange teaches the rest); empty for the first cell of a network
  * @param deniedPeers  cell ids or P2P addresses this cell never links with, in either direction (a connection
@@ -46,9 +48,24 @@ public record NetworkProperties(@NotNull Path dataDir, @NotEmpty String p2pHost,
         @Min(1024) int maxEnvelopeBytes, @Min(1) int maxPayloadBytes, @NotNull Duration replayWindow,
         @Min(1) int nonceCacheCapacity, @Min(1) int blacklistThreshold, @NotNull Duration blacklistWindow,
         @NotNull Duration blacklistBan,
-        @NotEmpty Map<String, List<String>> capabilities, @NotNull List<String> seeds,
+        @NotEmpty Map<String, List<String>> capabilities, @NotNull List<String> advertisedServices,
+        @NotNull List<String> seeds,
         @NotNull List<String> deniedPeers, @NotNull @Valid Links links, @NotNull @Valid Routing routing)
         implements ServiceDataDir {
+
+    /** The capabilities this cell advertises: {@code capabilities}, limited to {@code advertisedServices} if set. */
+    public Map<String, List<String>> advertisedCapabilities() {
+        if (advertisedServices.isEmpty()) {
+            return capabilities;
+        }
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        capabilities.forEach((service, apis) -> {
+            if (advertisedServices.contains(service)) {
+                out.put(service, apis);
+            }
+        });
+        return out;
+    }
 
     /**
      * Links between cells.

@@ -134,7 +134,7 @@ public class NetworkGrpcService extends NetworkServiceImplBase {
                 .setVersion(version)
                 .setIncarnation(membership.incarnation())
                 .setStartedAt(timestamp(startedAt.toEpochMilli()));
-        properties.capabilities().forEach((service, apis) -> info.addCapabilities(
+        properties.advertisedCapabilities().forEach((service, apis) -> info.addCapabilities(
                 Capability.newBuilder().setService(service).addAllApiVersions(apis)));
         String p2pAddress = p2p.listenAddress();
         if (p2pAddress != null) {

@@ -23,6 +23,7 @@ public final class CellTrustManager extends X509ExtendedTrustManager {
     private final String expectedCellId;
     private final Clock clock;
     private volatile String verifiedCellId;
+    private volatile String rejection;
 
     /** {@code expectedCellId}: the cell being dialled, or null to accept any cell (a listener, a seed by address). */
     public CellTrustManager(String expectedCellId, Clock clock) {
@@ -66,9 +67,15 @@ public final class CellTrustManager extends X509ExtendedTrustManager {
         }
         String id = CellCertificates.cellIdOf(chain[0], clock.instant());
         if (expectedCellId != null && !expectedCellId.equals(id)) {
-            throw new CertificateException("peer is cell " + id + ", not the expected " + expectedCellId);
+            rejection = "peer is cell " + id + ", not the expected " + expectedCellId;
+            throw new CertificateException(rejection);
         }
         verifiedCellId = id;
+    }
+
+    /** Why the last certificate was refused for being another cell than expected, or null. */
+    public String rejection() {
+        return rejection;
     }
 
     /** The cell id the last accepted certificate proved (a dialler's one handshake), or null. */

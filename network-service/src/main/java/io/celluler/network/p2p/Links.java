@@ -158,7 +158,7 @@ public class Links {
         if (!listenAddress.isEmpty()) {
             hello.addListenAddresses(listenAddress);
         }
-        properties.capabilities().forEach((service, apis) -> hello.addCapabilities(
+        properties.advertisedCapabilities().forEach((service, apis) -> hello.addCapabilities(
                 Capability.newBuilder().setService(service).addAllApiVersions(apis)));
         return Hellos.seal(hello, identity);
     }
@@ -363,7 +363,12 @@ public class Links {
             return CompletableFuture.failedFuture(Status.PERMISSION_DENIED
                     .withDescription("links with " + address + " are denied by configuration").asException());
         }
-        String known = expectedCellId != null ? expectedCellId : idByAddress.get(address);
+        String atAddress = idByAddress.get(address);
+        if (expectedCellId != null && atAddress != null && !atAddress.equals(expectedCellId)) {
+            return CompletableFuture.failedFuture(Status.PERMISSION_DENIED.withDescription(address + " is cell "
+                    + atAddress + ", not the expected " + expectedCellId).asException());
+        }
+        String known = expectedCellId != null ? expectedCellId : atAddress;
         Status refused = known == null ? null : gate.apply(known);
         if (refused != null) {
             return CompletableFuture.failedFuture(refused.asException());
@@ -494,6 +499,10 @@ public class Links {
                 Link l = link;
                 if (l != null) {
                     ended(l);
+                } else if (trust.rejection() != null) {
+                    result.completeExceptionally(Status.PERMISSION_DENIED.withDescription(address + ": "
+                            + trust.rejection()).asException());
+                    channel.shutdownNow();
                 } else {
                     Status s = Status.fromThrowable(t);
                     result.completeExceptionally(Status.UNAVAILABLE.withDescription("cannot link to " + address + ": "

@@ -321,6 +321,19 @@ class NetworkMeshIT {
                         assertThat(e.getStatus().getDescription()).contains(b.field());
                     });
         }
+        // ConnectPeer checks who is at the address
+        String two = cells.get(2).getBean(io.celluler.network.p2p.P2pServer.class).listenAddress();
+        assertThatThrownBy(() -> api(1).connectPeer(io.celluler.proto.network.v1.ConnectPeerRequest.newBuilder()
+                .setAddress(two).setExpectedCellId(ids.get(3)).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                    assertThat(e.getStatus().getDescription()).contains("not the expected " + ids.get(3));
+                });
+        var connected = api(1).connectPeer(io.celluler.proto.network.v1.ConnectPeerRequest.newBuilder()
+                .setAddress(two).setExpectedCellId(ids.get(2)).build());
+        assertThat(connected.getAlreadyConnected()).isTrue();
+        assertThat(connected.getPeer().getCellId()).isEqualTo(ids.get(2));
+
         // paging walks every peer once
         var first = api(0).listPeers(ListPeersRequest.newBuilder().setPageSize(2).build());
         var second = api(0).listPeers(ListPeersRequest.newBuilder().setPageSize(2).setPageToken(first.getNextPageToken()).build());

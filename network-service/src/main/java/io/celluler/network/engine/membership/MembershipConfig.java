@@ -4,7 +4,9 @@ package io.celluler.network.engine.membership;
  * SWIM + Lifeguard parameters, in ticks (the driver decides what a tick is; the service uses 10 ms). Defaults
  * follow memberlist's LAN profile: probe every second with a 500 ms timeout, 3 indirect probers, gossip every
  * 200 ms to 3 members, suspicion of 4·log10(N) probe intervals at least and 6 times that at most, push/pull
- * every 30 s.
+ * every 30 s. One difference: up to 64 updates ride on a message, not memberlist's ~16 (what fits a UDP
+ * packet): our messages travel on TCP streams, and in the simulator 64 joins 1,000 members in ~12–14 s
+ * instead of ~44 s, with a quarter of the messages.
  *
  * @param probeIntervalTicks      one probe round (scaled by the local health multiplier, Lifeguard §4.3)
  * @param probeTimeoutTicks       wait for a direct ack before asking indirect probers (scaled likewise)
@@ -35,7 +37,7 @@ public record MembershipConfig(int probeIntervalTicks, int probeTimeoutTicks, in
 
     /** memberlist's LAN defaults with 10 ms ticks. */
     public static MembershipConfig lan() {
-        return new MembershipConfig(100, 50, 3, 20, 3, 4, 4, 6, 3000, 3000, 8, 16);
+        return new MembershipConfig(100, 50, 3, 20, 3, 4, 4, 6, 3000, 3000, 8, 64);
     }
 
     public MembershipConfig withGossipIntervalTicks(int ticks) {

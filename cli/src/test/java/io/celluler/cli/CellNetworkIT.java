@@ -209,7 +209,9 @@ class CellNetworkIT {
             assertThat(link.next().getAck().getRejectReason()).isEqualTo(RejectReason.REJECT_REASON_UNKNOWN_TOPIC);
             CellMessage[] bad = {
                     good.toBuilder().setPayload(ByteString.copyFromUtf8("forged")).build(),
-                    good,
+                    // its nonce again, on another envelope
+                    io.celluler.network.engine.Envelopes.seal(good.toBuilder().clearMessageId().clearSignature()
+                            .setPayload(ByteString.copyFromUtf8("replay")), rogue),
                     link.envelope(cellId, "test.rogue", Instant.now().minus(Duration.ofMinutes(10)), 10),
                     link.envelope(cellId, "test.rogue", Instant.now(), 1_048_577),
                     link.envelope(cellId, "test.rogue", Instant.now(), 10).toBuilder().clearNonce().build()};
@@ -220,6 +222,11 @@ class CellNetworkIT {
                 link.frame(LinkFrame.newBuilder().setMessage(bad[i]));
                 assertThat(link.next().getAck().getRejectReason()).as("envelope " + i).isEqualTo(expected[i]);
             }
+            // the very same envelope again: not delivered twice, answered as the first time, counted as a duplicate
+            long dups = api(1).getStats(GetStatsRequest.getDefaultInstance()).getDuplicatesDropped();
+            link.frame(LinkFrame.newBuilder().setMessage(good));
+            assertThat(link.next().getAck().getRejectReason()).isEqualTo(RejectReason.REJECT_REASON_UNKNOWN_TOPIC);
+            assertThat(api(1).getStats(GetStatsRequest.getDefaultInstance()).getDuplicatesDropped()).isEqualTo(dups + 1);
         }
         Map<String, Long> after = api(1).getStats(GetStatsRequest.getDefaultInstance()).getRejectedByReasonMap();
         for (String reason : List.of("BAD_SIGNATURE", "REPLAYED_NONCE", "STALE_TIMESTAMP", "OVERSIZED", "MALFORMED")) {

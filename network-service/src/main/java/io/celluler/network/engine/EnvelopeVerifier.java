@@ -37,6 +37,10 @@ public final class EnvelopeVerifier {
     }
 
     private static final Pattern TOPIC = Pattern.compile("[a-z0-9._-]{1,128}");
+    /** How far ahead of this cell's clock a timestamp may be (clock skew between cells). */
+    public static final long MAX_FUTURE_SKEW_MILLIS = 5_000;
+    /** Hop fields are not signed: bounded so that nobody can inflate an envelope in transit. */
+    public static final int MAX_HOPS = 32;
 
     private record Seen(long timestampMillis, String source, String nonceHex) implements Comparable<Seen> {
         @Override
@@ -86,7 +90,12 @@ public final class EnvelopeVerifier {
             return Verdict.reject(RejectReason.REJECT_REASON_MALFORMED, "message_id is not the hash of the content");
         }
         long ts = m.getTimestamp().getSeconds() * 1000 + m.getTimestamp().getNanos() / 1_000_000;
-        if (Math.abs(nowMillis - ts) > limits.replayWindowMillis()) {
+        if (ts - nowMillis > Math.min(MAX_FUTURE_SKEW_MILLIS, limits.replayWindowMillis())) {
+            // far-future stamps would sit in the nonce cache and push its floor ahead of honest traffic
+            return Verdict.reject(RejectReason.REJECT_REASON_STALE_TIMESTAMP,
+                    "timestamp " + (ts - nowMillis) + " ms in the future, at most " + MAX_FUTURE_SKEW_MILLIS + " ms allowed");
+        }
+        if (nowMillis - ts > limits.replayWindowMillis()) {
             return Verdict.reject(RejectReason.REJECT_REASON_STALE_TIMESTAMP,
                     "timestamp " + (ts - nowMillis) + " ms from now, window ±" + limits.replayWindowMillis() + " ms");
         }
@@ -149,6 +158,14 @@ public final class EnvelopeVerifier {
         }
         if (!m.hasTimestamp()) {
             return "timestamp is missing";
+        }
+        if (m.getTtl() > MAX_HOPS || m.getRelayPathCount() > MAX_HOPS) {
+            return "ttl and relay_path are limited to " + MAX_HOPS + " hops";
+        }
+        for (String hop : m.getRelayPathList()) {
+            if (!Sha256.isCanonicalHex(hop)) {
+                return "relay_path entries must be cell ids";
+            }
         }
         boolean needsDestination = m.getKind() != MessageKind.MESSAGE_KIND_BROADCAST;
         if (needsDestination && !Sha256.isCanonicalHex(m.getDestinationCellId())) {

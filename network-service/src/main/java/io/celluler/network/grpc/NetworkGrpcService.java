@@ -287,6 +287,9 @@ public class NetworkGrpcService extends NetworkServiceImplBase {
             return;
         }
         link.peerAddresses().forEach(links::forget);
+        if (link.dialledAddress() != null) {
+            links.forget(link.dialledAddress());
+        }
         links.disconnect(request.getCellId(), GoodbyeReason.GOODBYE_REASON_CLOSED,
                 request.getReason().isEmpty() ? "closed by the operator" : request.getReason(), null);
         responses.onNext(DisconnectPeerResponse.getDefaultInstance());

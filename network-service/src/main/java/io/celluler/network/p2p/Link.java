@@ -27,6 +27,7 @@ public final class Link {
     private final String peerCellId;
     private final Hello peerHello;
     private final boolean outbound;
+    private final String dialledAddress;
     private final long openedAtMillis;
     private final PriorityWriter<LinkFrame> writer;
     private final java.util.function.Consumer<LinkFrame> emit;
@@ -46,15 +47,18 @@ public final class Link {
     final LongAdder bytesOut = new LongAdder();
 
     /**
+     * @param dialledAddress the address this cell dialled (verified by TLS to be the peer's), or null for a link
+     *                the peer dialled
      * @param stream  the gRPC stream frames go out on (server or client side)
      * @param wrap    turns a frame into that stream's message type
      * @param release what to free once the link is closed (an outbound link's channel)
      */
-    <T> Link(String peerCellId, Hello peerHello, boolean outbound, long nowMillis, CallStreamObserver<T> stream,
+    <T> Link(String peerCellId, Hello peerHello, String dialledAddress, long nowMillis, CallStreamObserver<T> stream,
             Function<LinkFrame, T> wrap, int queueCapacity, TokenBucket messageRate, Runnable release) {
         this.peerCellId = peerCellId;
         this.peerHello = peerHello;
-        this.outbound = outbound;
+        this.outbound = dialledAddress != null;
+        this.dialledAddress = dialledAddress;
         this.openedAtMillis = nowMillis;
         this.lastReceivedMillis = nowMillis;
         this.lastMessageMillis = nowMillis;
@@ -75,7 +79,12 @@ public final class Link {
         return peerHello;
     }
 
-    /** The P2P addresses the peer advertised in its hello. */
+    /** The address this cell dialled to open the link (proved by TLS to be the peer's), or null if inbound. */
+    public String dialledAddress() {
+        return dialledAddress;
+    }
+
+    /** The P2P addresses the peer advertised in its hello (its own claim, not verified). */
     public List<String> peerAddresses() {
         return peerHello.getListenAddressesList();
     }

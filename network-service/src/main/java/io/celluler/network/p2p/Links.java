@@ -61,6 +61,8 @@ import org.springframework.stereotype.Component;
 public class Links {
 
     private static final Logger log = LoggerFactory.getLogger(Links.class);
+    /** A peer's goodbye may ask this cell to wait before redialling, up to this long. */
+    static final long MAX_RETRY_AFTER_MILLIS = 300_000;
 
     /** What the links report to the router. */
     public interface Handler {
@@ -173,7 +175,7 @@ public class Links {
         return List.copyOf(byPeer.values());
     }
 
-    /** The cell known to listen at {@code address}, or null. */
+    /** The cell proved (by a dial and its TLS handshake) to listen at {@code address}, or null. */
     public String cellAt(String address) {
         return idByAddress.get(address);
     }
@@ -256,6 +258,13 @@ public class Links {
         Inbound(String peer, ServerCallStreamObserver<LinkResponse> out) {
             this.peer = peer;
             this.out = out;
+            timers.schedule(() -> {
+                synchronized (this) {
+                    if (link == null && !failed) {
+                        fail(Status.DEADLINE_EXCEEDED.withDescription("no hello within " + limits.handshakeTimeout()));
+                    }
+                }
+            }, limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
             out.setOnReadyHandler(() -> {
                 Link l = link;
                 if (l != null) {
@@ -271,7 +280,13 @@ public class Links {
                 frame(l, request.getFrame());
                 return;
             }
-            if (failed) {
+            synchronized (this) {
+                handshake(request);
+            }
+        }
+
+        private void handshake(LinkRequest request) {
+            if (failed || link != null) {
                 return;
             }
             LinkFrame frame = request.getFrame();
@@ -285,12 +300,14 @@ public class Links {
                 fail(Status.PERMISSION_DENIED.withDescription(problem));
                 return;
             }
-            Link created = new Link(peer, h, false, clock.millis(), out,
+            Link created = new Link(peer, h, null, clock.millis(), out,
                     f -> LinkResponse.newBuilder().setFrame(f).build(), properties.routing().queueCapacity(),
                     messageBucket(), () -> { });
             created.send(LinkFrame.newBuilder().setHello(hello(ByteString.EMPTY)).build(), Link.LANE_LINK);
             link = created;
-            register(created);
+            if (register(created) == null) {
+                failed = true;
+            }
         }
 
         private void fail(Status status) {
@@ -434,7 +451,7 @@ public class Links {
                                 .keyManager(tls.privateKey(), tls.certificate()), SslProvider.JDK)
                         .protocols("TLSv1.3").trustManager(trust).build())
                 .overrideAuthority("cell")
-                .maxInboundMessageSize(properties.maxEnvelopeBytes())
+                .maxInboundMessageSize(properties.maxEnvelopeBytes() + P2pServer.FRAME_HEADROOM)
                 .keepAliveTime(limits.keepaliveInterval().toMillis() * 2, TimeUnit.MILLISECONDS)
                 .build();
         timers.schedule(() -> {
@@ -481,17 +498,27 @@ public class Links {
                     return;
                 }
                 Hello h = frame.getHello();
-                Link created = new Link(h.getCellId(), h, true, clock.millis(), requests,
+                Link created = new Link(h.getCellId(), h, address, clock.millis(), requests,
                         f -> LinkRequest.newBuilder().setFrame(f).build(), properties.routing().queueCapacity(),
-                        messageBucket(), channel::shutdown);
+                        messageBucket(), () -> {
+                            channel.shutdown();
+                            // a peer that never ends its side does not keep the connection
+                            timers.schedule(channel::shutdownNow, 5, TimeUnit.SECONDS);
+                        });
                 link = created;
-                learnAddress(address, h.getCellId());
-                if (!result.complete(created)) {
+                if (result.isDone()) {
                     // the handshake timed out meanwhile
                     created.close(GoodbyeReason.GOODBYE_REASON_CLOSED, "handshake too slow", null);
                     return;
                 }
-                register(created);
+                learnAddress(address, h.getCellId());
+                Link kept = register(created);
+                if (kept == null) {
+                    result.completeExceptionally(Status.RESOURCE_EXHAUSTED.withDescription(
+                            "this cell has its maximum of " + limits.maxLinks() + " links").asException());
+                } else {
+                    result.complete(kept);
+                }
             }
 
             @Override
@@ -526,9 +553,12 @@ public class Links {
 
     // ---- both sides -----------------------------------------------------------------------------------
 
-    private void register(Link link) {
+    /**
+     * Makes an authenticated link the peer's link. Returns the link kept: this one, or the one already open when
+     * a simultaneous dial resolves in its favour; null when the link cap refuses it (it is closed).
+     */
+    private Link register(Link link) {
         String peer = link.peerCellId();
-        link.peerAddresses().forEach(a -> learnAddress(a, peer));
         Link replaced;
         synchronized (this) {
             Link existing = byPeer.get(peer);
@@ -539,9 +569,14 @@ public class Links {
                 boolean keepNew = newDialer.equals(oldDialer) || newDialer.compareTo(oldDialer) < 0;
                 if (!keepNew) {
                     link.close(GoodbyeReason.GOODBYE_REASON_DUPLICATE_LINK, "already linked", null);
-                    return;
+                    return existing;
                 }
                 replaced = existing;
+            } else if (byPeer.size() >= limits.maxLinks()) {
+                link.close(GoodbyeReason.GOODBYE_REASON_TOO_MANY_CONNECTIONS, "this cell has its maximum of "
+                        + limits.maxLinks() + " links", link.outbound() ? null
+                        : Status.RESOURCE_EXHAUSTED.withDescription("too many links"));
+                return null;
             } else {
                 replaced = null;
             }
@@ -558,6 +593,7 @@ public class Links {
         if (h != null) {
             h.linkUp(link);
         }
+        return link;
     }
 
     /** The stream of {@code link} ended (either side). */
@@ -578,6 +614,9 @@ public class Links {
     }
 
     private void frame(Link link, LinkFrame frame) {
+        if (link.isClosed()) {
+            return;
+        }
         long now = clock.millis();
         link.lastReceivedMillis = now;
         Handler h = handler;
@@ -606,10 +645,12 @@ public class Links {
             }
             case GOODBYE -> {
                 var bye = frame.getGoodbye();
-                if (bye.hasRetryAfter()) {
-                    long until = clock.millis() + bye.getRetryAfter().getSeconds() * 1000;
-                    link.peerAddresses().forEach(a -> backoff.merge(a, new Backoff(1, until),
-                            (old, neu) -> new Backoff(old.failures(), Math.max(old.notBeforeMillis(), until))));
+                if (bye.hasRetryAfter() && link.dialledAddress() != null) {
+                    // only the address this cell dialled (the peer's by TLS), and never for long
+                    long until = clock.millis() + Math.min(MAX_RETRY_AFTER_MILLIS,
+                            Math.max(0, bye.getRetryAfter().getSeconds()) * 1000);
+                    backoff.merge(link.dialledAddress(), new Backoff(1, until),
+                            (old, neu) -> new Backoff(old.failures(), Math.max(old.notBeforeMillis(), until)));
                 }
                 log.info("{}: goodbye {} {}", link, bye.getReason(), bye.getDetail());
                 link.close(GoodbyeReason.GOODBYE_REASON_CLOSED, "goodbye", null);
@@ -656,7 +697,7 @@ public class Links {
                     link.close(GoodbyeReason.GOODBYE_REASON_CLOSED, "no keep-alive", null);
                     ended(link);
                 } else if (now - link.lastMessageMillis > limits.idleTimeout().toMillis()
-                        && link.peerAddresses().stream().noneMatch(persistent::contains)) {
+                        && (link.dialledAddress() == null || !persistent.contains(link.dialledAddress()))) {
                     link.close(GoodbyeReason.GOODBYE_REASON_CLOSED, "idle for " + limits.idleTimeout(), null);
                     ended(link);
                 } else {

@@ -52,6 +52,8 @@ public class MembershipDriver implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(MembershipDriver.class);
     static final long TICK_MILLIS = 10;
+    /** Messages waiting for the engine's thread at most; more are dropped (gossip tolerates loss). */
+    static final int MAX_INBOX = 10_000;
 
     private final CellIdentity identity;
     private final NetworkProperties properties;
@@ -62,6 +64,8 @@ public class MembershipDriver implements SmartLifecycle {
     private final AtomicInteger[] counts = new AtomicInteger[MemberState.values().length];
     private volatile Membership engine;
     private volatile Map<String, Update> view = Map.of();
+    private volatile Map<String, String> idByAddress = Map.of();
+    private final AtomicInteger inbox = new AtomicInteger();
     private final Map<String, Long> lastSeen = new java.util.concurrent.ConcurrentHashMap<>();
 
     public MembershipDriver(CellIdentity identity, NetworkProperties properties, Links links, Router router,
@@ -84,7 +88,7 @@ public class MembershipDriver implements SmartLifecycle {
         router.addressBook(id -> {
             Update u = view.get(id);
             return u == null || u.address().isEmpty() ? null : u.address();
-        });
+        }, address -> idByAddress.get(address));
     }
 
     @Override
@@ -135,14 +139,17 @@ public class MembershipDriver implements SmartLifecycle {
 
     private void refreshView() {
         Map<String, Update> v = new HashMap<>();
+        Map<String, String> byAddress = new HashMap<>();
         int[] c = new int[MemberState.values().length];
         for (Update u : engine.members()) {
             v.put(u.id(), u);
             c[u.state().ordinal()]++;
             if (!u.address().isEmpty()) {
-                links.learnAddress(u.address(), u.id());
+                // a claim: dials to it require this cell id (TLS proves it or the dial fails)
+                byAddress.put(u.address(), u.id());
             }
         }
+        idByAddress = Map.copyOf(byAddress);
         for (MemberState s : MemberState.values()) {
             counts[s.ordinal()].set(c[s.ordinal()]);
         }
@@ -165,8 +172,14 @@ public class MembershipDriver implements SmartLifecycle {
             router.stats().rejected(RejectReason.REJECT_REASON_MALFORMED);
             return;
         }
+        if (inbox.incrementAndGet() > MAX_INBOX) {
+            inbox.decrementAndGet();
+            router.stats().rejected(RejectReason.REJECT_REASON_RATE_LIMITED);
+            return;
+        }
         lastSeen.put(m.getSourceCellId(), clock.millis());
         loop.execute(() -> {
+            inbox.decrementAndGet();
             Membership e = engine;
             if (e != null) {
                 e.receive(fromAddress, message);

@@ -34,6 +34,12 @@ public class P2pServer implements SmartLifecycle {
     /** Lifetime of the certificate made at each start (the key, not the certificate, is the identity). */
     static final Duration CERTIFICATE_VALIDITY = Duration.ofDays(365);
 
+    /**
+     * gRPC's frame limit is the envelope limit plus this: an envelope at the limit still fits in its link frame,
+     * and the verifier (not the transport, which would kill the whole link) refuses what is over.
+     */
+    static final int FRAME_HEADROOM = 16 * 1024;
+
     /** Lifecycle phase: before the membership driver, which needs the listen address. */
     static final int PHASE = Integer.MAX_VALUE - 1000;
 
@@ -62,7 +68,7 @@ public class P2pServer implements SmartLifecycle {
                             .clientAuth(ClientAuth.REQUIRE)
                             .trustManager(new CellTrustManager(null, clock))
                             .build())
-                    .maxInboundMessageSize(properties.maxEnvelopeBytes())
+                    .maxInboundMessageSize(properties.maxEnvelopeBytes() + FRAME_HEADROOM)
                     // dialling cells ping every two keep-alive intervals; allow it
                     .permitKeepAliveTime(1, TimeUnit.SECONDS).permitKeepAliveWithoutCalls(true)
                     .addService(io.grpc.ServerInterceptors.intercept(service, new PeerIdentityInterceptor(clock)))

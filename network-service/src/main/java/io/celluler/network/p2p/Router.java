@@ -78,13 +78,26 @@ public class Router implements Links.Handler {
     private final RoutingTable table;
     private final Map<String, Inbox> internal = new ConcurrentHashMap<>();
     private final Endpoints endpoints;
-    private final Map<String, CompletableFuture<DeliveryAck>> pendingAcks = new ConcurrentHashMap<>();
-    private final Map<String, Link> relaying = new ConcurrentHashMap<>();
+    /** Sends waiting for an acknowledgement: from the link the envelope went out on, and no other. */
+    private final Map<String, PendingAck> pendingAcks = new ConcurrentHashMap<>();
+    /** Envelopes relayed and not yet acknowledged downstream: where the acknowledgement goes back to. */
+    private final Map<String, Relay> relaying = new ConcurrentHashMap<>();
     private final Recent seenBroadcasts;
-    private final Recent delivered;
+    /** What became of recent envelopes for this cell (delivered, or the reject): a retry gets the same answer. */
+    private final Outcomes outcomes;
     private final Recent forwarded;
     private final ScheduledExecutorService timers;
     private volatile Function<String, String> addressBook = id -> null;
+    private volatile Function<String, String> memberAt = address -> null;
+
+    private record PendingAck(CompletableFuture<DeliveryAck> future, Link via) {
+    }
+
+    private record Relay(Link upstream, Link downstream, long atMillis) {
+    }
+
+    /** Route advertisements: entries accepted from one neighbour at most, and told to one at most. */
+    static final int MAX_ADVERTISED_ROUTES = 4096;
 
     public Router(CellIdentity identity, NetworkProperties properties, Links links, NetworkStats stats) {
         this.identity = identity;
@@ -98,7 +111,7 @@ public class Router implements Links.Handler {
         this.table = new RoutingTable(identity.cellId(), properties.routing().maxHops());
         int dedup = properties.routing().dedupCapacity();
         this.seenBroadcasts = new Recent(dedup);
-        this.delivered = new Recent(dedup);
+        this.outcomes = new Outcomes(dedup);
         this.forwarded = new Recent(dedup);
         this.endpoints = new Endpoints(this, clock);
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -108,8 +121,10 @@ public class Router implements Links.Handler {
         });
         long advertise = properties.routing().advertiseInterval().toMillis();
         timers.scheduleWithFixedDelay(this::advertiseAll, advertise, advertise, TimeUnit.MILLISECONDS);
+        long window = properties.replayWindow().toMillis();
         timers.scheduleWithFixedDelay(() -> {
-            relaying.values().removeIf(Link::isClosed);
+            long now = clock.millis();
+            relaying.values().removeIf(r -> r.upstream().isClosed() || now - r.atMillis() > window);
             endpoints.expire();
         }, 1, 1, TimeUnit.SECONDS);
         internal.put(ROUTES_TOPIC, this::routes);
@@ -139,9 +154,13 @@ public class Router implements Links.Handler {
         return links;
     }
 
-    /** Where membership says a cell listens ({@code cellId → host:port}), for dialling destinations. */
-    public void addressBook(Function<String, String> book) {
+    /**
+     * Where membership says cells listen: {@code cellId → host:port} and back. Claims, not proofs: a dial to such
+     * an address requires the cell id it is for.
+     */
+    public void addressBook(Function<String, String> book, Function<String, String> memberAt) {
         this.addressBook = book;
+        this.memberAt = memberAt;
     }
 
     public void registerInternal(String topic, Inbox inbox) {
@@ -183,7 +202,8 @@ public class Router implements Links.Handler {
             routes = table.advertisementFor(link.peerCellId());
         }
         RouteAdvertisement.Builder ad = RouteAdvertisement.newBuilder();
-        routes.forEach((id, hops) -> ad.addRoutes(RouteEntry.newBuilder().setCellId(id).setHops(hops)));
+        routes.entrySet().stream().sorted(Map.Entry.comparingByValue()).limit(MAX_ADVERTISED_ROUTES)
+                .forEach(e -> ad.addRoutes(RouteEntry.newBuilder().setCellId(e.getKey()).setHops(e.getValue())));
         sendOnLink(link, seal(MessageKind.MESSAGE_KIND_DIRECT, ROUTES_TOPIC, link.peerCellId(), ad.build().toByteString(),
                 Priority.PRIORITY_CONTROL, 1, null));
     }
@@ -191,11 +211,19 @@ public class Router implements Links.Handler {
     private void routes(Link from, CellMessage m) {
         try {
             RouteAdvertisement ad = RouteAdvertisement.parseFrom(m.getPayload());
+            if (ad.getRoutesCount() > MAX_ADVERTISED_ROUTES) {
+                reject(from, m, RejectReason.REJECT_REASON_MALFORMED, true);
+                return;
+            }
             Map<String, Integer> routes = new LinkedHashMap<>();
+            int maxHops = properties.routing().maxHops();
             for (RouteEntry e : ad.getRoutesList()) {
-                if (e.getHops() > 0) {
-                    routes.put(e.getCellId(), e.getHops());
+                // hops is unsigned on the wire: 2^31 and more read negative here
+                if (e.getHops() <= 0 || e.getHops() >= maxHops || !io.celluler.core.hash.Sha256.isCanonicalHex(e.getCellId())) {
+                    reject(from, m, RejectReason.REJECT_REASON_MALFORMED, true);
+                    return;
                 }
+                routes.put(e.getCellId(), e.getHops());
             }
             synchronized (table) {
                 table.advertisement(from.peerCellId(), routes);
@@ -241,9 +269,10 @@ public class Router implements Links.Handler {
                     stats.duplicate();
                     return;
                 }
-                if (delivered.contains(m.getMessageId())) {
+                RejectReason before = outcomes.get(m.getMessageId());
+                if (before != null) {
                     stats.duplicate();
-                    ack(link, m.getMessageId(), true, RejectReason.REJECT_REASON_UNSPECIFIED);
+                    ack(link, m.getMessageId(), before == RejectReason.REJECT_REASON_UNSPECIFIED, before);
                     return;
                 }
                 if (forwarded.contains(m.getMessageId())) {
@@ -252,7 +281,7 @@ public class Router implements Links.Handler {
                 }
             }
             log.debug("rejected from {}: {} {}", link, verdict.reason(), verdict.detail());
-            reject(link, m, verdict.reason(), true);
+            reject(link, m, verdict.reason(), faultOf(link, m, verdict.reason()));
             return;
         }
         if (isBlacklisted(m.getSourceCellId())) {
@@ -278,6 +307,20 @@ public class Router implements Links.Handler {
         }
     }
 
+    /**
+     * Whether a reject is the link's peer's fault. What any cell can check without state (format, size,
+     * signature) the peer should have checked before forwarding; freshness and replays depend on this cell's
+     * clock and cache, so they count only against the cell that signed the envelope.
+     */
+    private static boolean faultOf(Link link, CellMessage m, RejectReason reason) {
+        return switch (reason) {
+            case REJECT_REASON_MALFORMED, REJECT_REASON_BAD_SIGNATURE, REJECT_REASON_OVERSIZED,
+                    REJECT_REASON_UNSUPPORTED_VERSION -> true;
+            case REJECT_REASON_STALE_TIMESTAMP -> m.getSourceCellId().equals(link.peerCellId());
+            default -> false;
+        };
+    }
+
     private void deliver(Link link, CellMessage m, long now) {
         String id = m.getMessageId();
         if (m.getTopic().startsWith("p2p.")) {
@@ -291,20 +334,21 @@ public class Router implements Links.Handler {
         }
         switch (m.getKind()) {
             case MESSAGE_KIND_RESPONSE -> {
-                delivered.add(id);
+                outcomes.put(id, RejectReason.REJECT_REASON_UNSPECIFIED);
                 ack(link, id, true, RejectReason.REJECT_REASON_UNSPECIFIED);
                 endpoints.response(m);
             }
             case MESSAGE_KIND_REQUEST -> {
-                delivered.add(id);
+                outcomes.put(id, RejectReason.REJECT_REASON_UNSPECIFIED);
                 ack(link, id, true, RejectReason.REJECT_REASON_UNSPECIFIED);
                 endpoints.request(m);
             }
             default -> {
                 if (endpoints.deliver(m, false, now) == 0) {
+                    outcomes.put(id, RejectReason.REJECT_REASON_UNKNOWN_TOPIC);
                     reject(link, m, RejectReason.REJECT_REASON_UNKNOWN_TOPIC, false);
                 } else {
-                    delivered.add(id);
+                    outcomes.put(id, RejectReason.REJECT_REASON_UNSPECIFIED);
                     ack(link, id, true, RejectReason.REJECT_REASON_UNSPECIFIED);
                 }
             }
@@ -313,6 +357,8 @@ public class Router implements Links.Handler {
 
     private void relay(Link from, CellMessage m, int size) {
         String id = m.getMessageId();
+        // remembered first: a retry after a NO_ROUTE is judged again, not taken for a replay
+        forwarded.add(id);
         if (m.getTtl() <= 1) {
             reject(from, m, RejectReason.REJECT_REASON_TTL_EXPIRED, false);
             return;
@@ -327,8 +373,11 @@ public class Router implements Links.Handler {
             return;
         }
         CellMessage onward = m.toBuilder().setTtl(m.getTtl() - 1).addRelayPath(identity.cellId()).build();
-        relaying.put(id, from);
-        forwarded.add(id);
+        if (onward.getSerializedSize() > properties.maxEnvelopeBytes()) {
+            reject(from, m, RejectReason.REJECT_REASON_OVERSIZED, false);
+            return;
+        }
+        relaying.put(id, new Relay(from, next, clock.millis()));
         if (!next.send(LinkFrame.newBuilder().setMessage(onward).build(), Link.lane(m.getPriority()))) {
             relaying.remove(id);
             reject(from, m, RejectReason.REJECT_REASON_QUEUE_FULL, false);
@@ -344,6 +393,9 @@ public class Router implements Links.Handler {
             return;
         }
         CellMessage onward = m.toBuilder().setTtl(m.getTtl() - 1).addRelayPath(identity.cellId()).build();
+        if (onward.getSerializedSize() > properties.maxEnvelopeBytes()) {
+            return;
+        }
         LinkFrame frame = LinkFrame.newBuilder().setMessage(onward).build();
         for (Link link : links.all()) {
             String peer = link.peerCellId();
@@ -355,14 +407,14 @@ public class Router implements Links.Handler {
 
     @Override
     public void ack(Link link, DeliveryAck ack) {
-        CompletableFuture<DeliveryAck> waiting = pendingAcks.remove(ack.getMessageId());
-        if (waiting != null) {
-            waiting.complete(ack);
+        PendingAck waiting = pendingAcks.get(ack.getMessageId());
+        if (waiting != null && waiting.via() == link && pendingAcks.remove(ack.getMessageId(), waiting)) {
+            waiting.future().complete(ack);
             return;
         }
-        Link upstream = relaying.remove(ack.getMessageId());
-        if (upstream != null) {
-            upstream.send(LinkFrame.newBuilder().setAck(ack).build(), Link.LANE_LINK);
+        Relay relay = relaying.get(ack.getMessageId());
+        if (relay != null && relay.downstream() == link && relaying.remove(ack.getMessageId(), relay)) {
+            relay.upstream().send(LinkFrame.newBuilder().setAck(ack).build(), Link.LANE_LINK);
         }
     }
 
@@ -431,6 +483,9 @@ public class Router implements Links.Handler {
     /** Sends an internal message to the cell at {@code address} over a direct link (dialled if need be). */
     public void sendDirect(String address, String topic, ByteString payload) {
         String id = links.cellAt(address);
+        if (id == null) {
+            id = memberAt.apply(address);
+        }
         Link link = id == null ? null : links.get(id);
         if (link != null) {
             sendOnLink(link, seal(MessageKind.MESSAGE_KIND_DIRECT, topic, link.peerCellId(), payload,
@@ -458,7 +513,11 @@ public class Router implements Links.Handler {
      * new direct link to the destination's known address (blocking up to the handshake timeout). Returns the
      * hops the route takes (1 = direct).
      */
-    int dispatch(CellMessage m) throws StatusException {
+    /** Where an envelope went: the link of the first hop, and the hops of the route. */
+    record Dispatched(Link link, int hops) {
+    }
+
+    Dispatched dispatch(CellMessage m) throws StatusException {
         String destination = m.getDestinationCellId();
         Link link = links.get(destination);
         int hops = 1;
@@ -498,7 +557,7 @@ public class Router implements Links.Handler {
             throw Status.RESOURCE_EXHAUSTED.withDescription("the " + m.getPriority() + " queue towards cell "
                     + destination + " is full; retry later").asException();
         }
-        return hops;
+        return new Dispatched(link, hops);
     }
 
     /**
@@ -506,6 +565,7 @@ public class Router implements Links.Handler {
      * would need a dial or the lane is full (the caller then uses {@link #send}).
      */
     boolean dispatchIfRouted(CellMessage m) {
+        // (no acknowledgement awaited: a lost response makes the caller's deadline expire)
         Link next = nextHop(m.getDestinationCellId());
         return next != null && sendOnLink(next, m);
     }
@@ -521,7 +581,7 @@ public class Router implements Links.Handler {
      */
     public Sent send(CellMessage m, boolean waitForAck, long deadlineNanos) throws StatusException {
         if (!waitForAck) {
-            return new Sent(m.getMessageId(), false, dispatch(m));
+            return new Sent(m.getMessageId(), false, dispatch(m).hops());
         }
         long attempt = properties.routing().ackTimeout().toNanos();
         StatusException last = null;
@@ -533,17 +593,25 @@ public class Router implements Links.Handler {
                         .withDescription("no acknowledgement from cell " + m.getDestinationCellId()).asException();
             }
             CompletableFuture<DeliveryAck> ack = new CompletableFuture<>();
-            pendingAcks.put(m.getMessageId(), ack);
+            PendingAck pending = null;
             try {
-                hops = dispatch(m);
+                Dispatched first = dispatchWaiting(m, ack);
+                pending = pendingAcks.get(m.getMessageId());
+                hops = first.hops();
                 DeliveryAck a = ack.get(Math.min(attempt, remaining), TimeUnit.NANOSECONDS);
                 RejectReason reason = a.getRejectReason();
-                if (reason == RejectReason.REJECT_REASON_UNSPECIFIED) {
+                if (reason == RejectReason.REJECT_REASON_UNSPECIFIED && a.getDelivered()) {
                     return new Sent(m.getMessageId(), true, hops);
                 }
-                last = statusOf(reason, m.getDestinationCellId()).asException();
-                if (!retryable(reason)) {
-                    throw last;
+                if (reason == RejectReason.REJECT_REASON_UNSPECIFIED) {
+                    // a relay that says it only forwarded it: not the destination's answer; ask again
+                    last = Status.DEADLINE_EXCEEDED.withDescription("no acknowledgement from cell "
+                            + m.getDestinationCellId()).asException();
+                } else {
+                    last = statusOf(reason, m.getDestinationCellId()).asException();
+                    if (!retryable(reason)) {
+                        throw last;
+                    }
                 }
             } catch (StatusException e) {
                 if (e.getStatus().getCode() != Status.Code.UNAVAILABLE
@@ -560,11 +628,30 @@ public class Router implements Links.Handler {
                 Thread.currentThread().interrupt();
                 throw Status.CANCELLED.withDescription("interrupted").asException();
             } finally {
-                pendingAcks.remove(m.getMessageId(), ack);
+                if (pending != null) {
+                    pendingAcks.remove(m.getMessageId(), pending);
+                }
             }
             attempt = Math.min(attempt * 2, TimeUnit.SECONDS.toNanos(5));
             sleepNanos(Math.min(TimeUnit.MILLISECONDS.toNanos(50), Math.max(0, deadlineNanos - System.nanoTime())));
         }
+    }
+
+    /**
+     * Dispatches {@code m} with its acknowledgement awaited from the first hop's link. The pending entry goes in
+     * before the frame is queued; the link is only known once routed, so the entry is made for the route's link
+     * and replaced if dispatch picked another.
+     */
+    private Dispatched dispatchWaiting(CellMessage m, CompletableFuture<DeliveryAck> ack) throws StatusException {
+        Link expected = nextHop(m.getDestinationCellId());
+        if (expected != null) {
+            pendingAcks.put(m.getMessageId(), new PendingAck(ack, expected));
+        }
+        Dispatched d = dispatch(m);
+        if (d.link() != expected) {
+            pendingAcks.put(m.getMessageId(), new PendingAck(ack, d.link()));
+        }
+        return d;
     }
 
     private static void sleepNanos(long nanos) throws StatusException {
@@ -669,6 +756,28 @@ public class Router implements Links.Handler {
     void shutdown() {
         timers.shutdownNow();
         endpoints.close();
+    }
+
+    /** A bounded map of recent message ids to what became of them (oldest forgotten first). */
+    static final class Outcomes {
+        private final Map<String, RejectReason> ids;
+
+        Outcomes(int capacity) {
+            this.ids = new LinkedHashMap<>(1024, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, RejectReason> eldest) {
+                    return size() > capacity;
+                }
+            };
+        }
+
+        synchronized void put(String id, RejectReason outcome) {
+            ids.put(id, outcome);
+        }
+
+        synchronized RejectReason get(String id) {
+            return ids.get(id);
+        }
     }
 
     /** A bounded set of recent message ids (oldest forgotten first). */

@@ -144,4 +144,24 @@ class EnvelopeVerifierTest {
         assertThat(reason(sealed(NOW).toBuilder().setSourcePublicKey(ByteString.copyFrom(new byte[Ed25519.KEY_BYTES - 1]))
                 .build())).isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
     }
+
+    @Test
+    void theUnsignedHopFieldsAreBoundedAndFarFutureStampsAreRefused() {
+        CellMessage ok = sealed(NOW);
+        CellMessage longPath = ok.toBuilder().clearRelayPath()
+                .addAllRelayPath(java.util.Collections.nCopies(EnvelopeVerifier.MAX_HOPS + 1, bob.cellId())).build();
+        CellMessage garbagePath = ok.toBuilder().addRelayPath("not a cell id").build();
+        CellMessage hugeTtl = ok.toBuilder().setTtl(1_000).build();
+        CellMessage tooEarly = sealed(NOW + EnvelopeVerifier.MAX_FUTURE_SKEW_MILLIS + 1_000);
+        CellMessage slightlyAhead = sealed(NOW + 2_000);
+
+        assertThat(reason(longPath)).isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
+        assertThat(reason(garbagePath)).isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
+        assertThat(reason(hugeTtl)).isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
+        assertThat(reason(tooEarly)).as("30 s ahead would push the nonce cache's floor past honest traffic")
+                .isEqualTo(RejectReason.REJECT_REASON_STALE_TIMESTAMP);
+        assertThat(verifier.verify(slightlyAhead, NOW).accepted()).as("clock skew of a few seconds is fine").isTrue();
+        // the hop fields are not signed: a relay's changes within the bounds keep the signature valid
+        assertThat(verifier.verify(ok.toBuilder().setTtl(3).addRelayPath(bob.cellId()).build(), NOW).accepted()).isTrue();
+    }
 }

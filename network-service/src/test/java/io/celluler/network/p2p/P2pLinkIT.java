@@ -122,10 +122,13 @@ class P2pLinkIT {
         link.next();
 
         CellMessage forged = good.toBuilder().setPayload(ByteString.copyFromUtf8("changed")).build();
+        // the same nonce on another envelope, properly signed: a replay
+        CellMessage replayed = io.celluler.network.engine.Envelopes.seal(good.toBuilder().clearMessageId().clearSignature()
+                .setPayload(ByteString.copyFromUtf8("other")), a);
         CellMessage stale = link.envelope(cellId, "test.echo", Instant.now().minus(Duration.ofMinutes(5)), 10);
         CellMessage oversized = link.envelope(cellId, "test.echo", Instant.now(), 2000);
         CellMessage malformed = link.envelope(cellId, "test.echo", Instant.now(), 10).toBuilder().setTopic("No Such Topic!").build();
-        CellMessage[] bad = {forged, good, stale, oversized, malformed};
+        CellMessage[] bad = {forged, replayed, stale, oversized, malformed};
         RejectReason[] expected = {RejectReason.REJECT_REASON_BAD_SIGNATURE, RejectReason.REJECT_REASON_REPLAYED_NONCE,
                 RejectReason.REJECT_REASON_STALE_TIMESTAMP, RejectReason.REJECT_REASON_OVERSIZED,
                 RejectReason.REJECT_REASON_MALFORMED};
@@ -139,8 +142,13 @@ class P2pLinkIT {
         assertThat(rejected(RejectReason.REJECT_REASON_STALE_TIMESTAMP)).isEqualTo(1);
         assertThat(rejected(RejectReason.REJECT_REASON_OVERSIZED)).isEqualTo(1);
 
-        // three more bad ones reach the threshold (8): the link is cut and the cell refuses new ones
-        for (int i = 0; i < 3; i++) {
+        // an identical copy of an envelope already judged gets the same answer (a sender's retry looks like that)
+        link.frame(LinkFrame.newBuilder().setMessage(good));
+        assertThat(link.next().getAck().getRejectReason()).isEqualTo(RejectReason.REJECT_REASON_UNKNOWN_TOPIC);
+
+        // a replay is not held against the link (its nonce cache is this cell's, not the peer's), the other four
+        // are: four more bad ones reach the threshold (8), the link is cut and the cell refuses new ones
+        for (int i = 0; i < 4; i++) {
             link.frame(LinkFrame.newBuilder().setMessage(forged));
         }
         Status cut = link.closedWith();
@@ -171,6 +179,23 @@ class P2pLinkIT {
         assertThat(noHello.closedWith().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
         assertThat(someoneElsesHello.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
         assertThat(forgedHello.closedWith().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    }
+
+    @Test
+    void aRouteAdvertisementWithAnImpossibleHopCountIsMalformed() throws Exception {
+        CellIdentity a = RawLink.newCell();
+        RawLink link = link(a);
+        link.hello(a);
+        link.next();
+        io.celluler.proto.p2p.v1.RouteAdvertisement ad = io.celluler.proto.p2p.v1.RouteAdvertisement.newBuilder()
+                .addRoutes(io.celluler.proto.p2p.v1.RouteEntry.newBuilder().setCellId(RawLink.newCell().cellId())
+                        .setHops(-1)) // uint32 4294967295 on the wire
+                .build();
+        CellMessage m = link.envelope(cellId, "p2p.routes", Instant.now(), 0).toBuilder()
+                .setPayload(ad.toByteString()).build();
+        m = io.celluler.network.engine.Envelopes.seal(m.toBuilder().clearMessageId().clearSignature(), a);
+        link.frame(LinkFrame.newBuilder().setMessage(m));
+        assertThat(link.next().getAck().getRejectReason()).isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
     }
 
     @Test

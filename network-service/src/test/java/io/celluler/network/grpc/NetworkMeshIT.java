@@ -113,12 +113,9 @@ class NetworkMeshIT {
         return api.get(i).withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
-    static void await(String what, long seconds, BooleanSupplier condition) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waiting for: " + what).isLessThan(until);
-            Thread.sleep(100);
-        }
+    static void await(String what, long seconds, BooleanSupplier condition) {
+        org.awaitility.Awaitility.await(what).atMost(java.time.Duration.ofSeconds(seconds))
+                .pollInterval(java.time.Duration.ofMillis(100)).until(condition::getAsBoolean);
     }
 
     List<PeerInfo> alive(int i) {

@@ -1,0 +1,32 @@
+package io.celluler.consensus.engine;
+
+/**
+ * Engine parameters, in ticks (the driver decides what a tick is).
+ *
+ * @param roundTimeoutTicks      a round without progress times out after this long …
+ * @param maxRoundTimeoutTicks   … doubling with each consecutive timeout, up to this (so a long outage does not
+ *                               leave validators waiting hours, a known liveness bug of some HotStuff ports)
+ * @param idleProposalTicks      with nothing to order, a leader waits this long before proposing an empty block
+ *                               (keeps the chain alive without spinning); less than {@code roundTimeoutTicks}
+ * @param maxBlockTxs            transactions in one block at most
+ * @param maxBlockBytes          transaction bytes in one block at most
+ * @param maxPoolTxs             transactions waiting in this validator's pool at most (more are refused)
+ * @param syncBatchBlocks        blocks sent in one sync answer at most
+ * @param keptCommittedBlocks    committed blocks kept in memory to serve lagging validators
+ */
+public record ConsensusConfig(int roundTimeoutTicks, int maxRoundTimeoutTicks, int idleProposalTicks, int maxBlockTxs,
+        int maxBlockBytes, int maxPoolTxs, int syncBatchBlocks, int keptCommittedBlocks) {
+
+    public ConsensusConfig {
+        if (roundTimeoutTicks < 2 || maxRoundTimeoutTicks < roundTimeoutTicks || idleProposalTicks < 0
+                || idleProposalTicks >= roundTimeoutTicks || maxBlockTxs < 1 || maxBlockBytes < 1 || maxPoolTxs < 1
+                || syncBatchBlocks < 1 || keptCommittedBlocks < syncBatchBlocks) {
+            throw new IllegalArgumentException("invalid consensus configuration: " + this);
+        }
+    }
+
+    /** With 10 ms ticks: rounds time out after 1 s (doubling to 16 s), idle leaders propose every 0.3 s. */
+    public static ConsensusConfig defaults() {
+        return new ConsensusConfig(100, 1600, 30, 2000, 1 << 20, 100_000, 256, 2048);
+    }
+}

@@ -1,0 +1,688 @@
+package io.celluler.consensus.engine;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+import io.celluler.consensus.engine.Messages.Block;
+import io.celluler.consensus.engine.Messages.Message;
+import io.celluler.consensus.engine.Messages.Proposal;
+import io.celluler.consensus.engine.Messages.QC;
+import io.celluler.consensus.engine.Messages.SyncRequest;
+import io.celluler.consensus.engine.Messages.SyncResponse;
+import io.celluler.consensus.engine.Messages.TC;
+import io.celluler.consensus.engine.Messages.Timeout;
+import io.celluler.consensus.engine.Messages.Vote;
+
+/**
+ * One validator of 2-chain HotStuff, as Jolteon / DiemBFT v4 describe it (Gelashvili et al., "Jolteon and Ditto",
+ * FC 2022; "DiemBFT v4", 2021), with stake-weighted quorums and leaders. A pure state machine (DESIGN §6): the
+ * driver feeds it ticks, messages and transactions, and drains a {@link Ready} — persist the safety state, then
+ * send the messages, then apply the commits.
+ *
+ * <p>Rules, as in DiemBFT v4 §4–5:
+ * <ul>
+ *   <li><b>Vote</b> for a block of round r only if r &gt; max(highest vote round, its QC's round), and either its QC
+ *       is of round r−1 or it comes with a TC of round r−1 and its QC is at least the highest QC in that TC.</li>
+ *   <li><b>Commit</b> (2-chain): a QC for block B whose parent P is of round B.round−1 commits P and its ancestors;
+ *       that QC (with B) is P's finality proof.</li>
+ *   <li><b>Pacemaker</b>: a round that makes no progress times out; the timeout (with the validator's highest QC)
+ *       goes to everyone, and is re-sent at every expiry. Timeouts of more than 1/3 of stake make a validator join
+ *       (Bracha); of more than 2/3, they form a TC that moves everyone to the next round. Round timeouts double on
+ *       consecutive timeouts up to a cap and reset with a QC.</li>
+ *   <li><b>Sync</b>: a proposal or QC for an unknown block makes the validator ask the sender for it and its
+ *       ancestors; blocks arrive oldest first and are checked (id, QC) before they are inserted.</li>
+ * </ul>
+ */
+public final class ConsensusEngine {
+
+    /** A message to send; {@code to} null means every other validator. */
+    public record Outbound(String to, Message message) {
+    }
+
+    /**
+     * A committed block with its finality proof: {@code certifiedChild} extends it in the next round and
+     * {@code childQc} certifies that child (the 2-chain rule). Ancestors committed in the same step share the proof
+     * (they are committed through the hash chain).
+     */
+    public record Commit(Block block, Block certifiedChild, QC childQc) {
+    }
+
+    /**
+     * What the driver does next, in this order: persist {@code safety} (when not null) and {@code blocks} (added to
+     * the block tree) durably, then send {@code messages}, then apply {@code commits}.
+     */
+    public record Ready(SafetyState safety, List<Block> blocks, List<Outbound> messages, List<Commit> commits) {
+
+        public boolean isEmpty() {
+            return safety == null && blocks.isEmpty() && messages.isEmpty() && commits.isEmpty();
+        }
+    }
+
+    private final ConsensusConfig cfg;
+    private final Validators validators;
+    private final String self;
+    private final Crypto crypto;
+    private final String chainId;
+
+    // safety (persisted)
+    private long highestVoteRound;
+    private long highestQcRound;
+    private boolean safetyDirty;
+
+    // pacemaker
+    private long now;
+    private long currentRound = 1;
+    private long roundStartTick;
+    private long roundDeadlineTick;
+    private int consecutiveTimeouts;
+    private TC lastRoundTc;
+    private long proposedRound;
+
+    // block tree
+    private final Map<String, Block> blocks = new LinkedHashMap<>();
+    private final Map<String, Block> committedRecent = new LinkedHashMap<>();
+    private QC highQc;
+    private String committedId;
+    private long committedHeight;
+    private long committedRound;
+    private final Map<Long, Proposal> waitingForParent = new TreeMap<>();
+    private final Map<String, Long> syncAskedAt = new LinkedHashMap<>();
+
+    // votes and timeouts being collected
+    private final TreeMap<Long, Map<String, SortedMap<String, byte[]>>> votes = new TreeMap<>();
+    private final TreeMap<Long, Map<String, String>> votedFor = new TreeMap<>();
+    private final Set<String> formedQcs = new HashSet<>();
+    private final TreeMap<Long, SortedMap<String, Timeout>> timeouts = new TreeMap<>();
+    private long timeoutSentRound;
+
+    // transactions
+    private final Map<String, Tx> pool = new LinkedHashMap<>();
+    private final Map<String, Boolean> recentlyCommitted = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 4 * cfg.maxPoolTxs();
+        }
+    };
+
+    // verification cache: QCs and TCs already checked
+    private final Map<String, Boolean> verified = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > 4096;
+        }
+    };
+
+    private final List<Outbound> outbox = new ArrayList<>();
+    private final List<Block> inserted = new ArrayList<>();
+    private final List<Commit> commits = new ArrayList<>();
+    private long rejected;
+
+    /**
+     * A validator starting from its persisted state: {@code safety}, the last committed block, and the blocks it
+     * had added to its tree above it (any order; those that do not connect are dropped and fetched again).
+     */
+    public ConsensusEngine(ConsensusConfig cfg, Validators validators, String self, Crypto crypto, SafetyState safety,
+            Block committedTip, List<Block> tree) {
+        if (!validators.contains(self)) {
+            throw new IllegalArgumentException(self + " is not a validator");
+        }
+        this.cfg = cfg;
+        this.validators = validators;
+        this.self = self;
+        this.crypto = crypto;
+        this.chainId = validators.chainId();
+        this.highestVoteRound = safety.highestVoteRound();
+        this.highestQcRound = safety.highestQcRound();
+        this.blocks.put(committedTip.id(), committedTip);
+        this.committedRecent.put(committedTip.id(), committedTip);
+        this.committedId = committedTip.id();
+        this.committedHeight = committedTip.height();
+        this.committedRound = committedTip.round();
+        Block genesis = Block.genesis(chainId);
+        this.highQc = safety.highQc() != null ? safety.highQc()
+                : new QC(0, genesis.id(), 0, Collections.emptySortedMap());
+        this.currentRound = Math.max(highQc.round() + 1, 1);
+        List<Block> above = new ArrayList<>(tree);
+        above.sort(java.util.Comparator.comparingLong(Block::height));
+        for (Block b : above) {
+            Block parent = known(b.parentId());
+            if (b.height() > committedHeight && parent != null && b.height() == parent.height() + 1) {
+                blocks.put(b.id(), b);
+            }
+        }
+        for (Block b : above) {
+            if (blocks.containsKey(b.id())) {
+                processQc(b.justify());
+            }
+        }
+        processQc(highQc);
+        commits.clear(); // re-derived on restart: the driver applied them, or re-applies them idempotently
+        restartTimer();
+    }
+
+    /** A validator of a new chain: the genesis block, nothing voted. */
+    public static ConsensusEngine genesis(ConsensusConfig cfg, Validators validators, String self, Crypto crypto) {
+        return new ConsensusEngine(cfg, validators, self, crypto, SafetyState.INITIAL, Block.genesis(validators.chainId()),
+                List.of());
+    }
+
+    // ---- inputs -----------------------------------------------------------------------------------------
+
+    /** Advances time by one tick: round timeouts, and proposing when this validator leads. */
+    public void tick() {
+        now++;
+        if (now >= roundDeadlineTick) {
+            localTimeout();
+        }
+        maybePropose();
+    }
+
+    /** Offers a transaction for ordering; false when the pool is full or it is known. */
+    public boolean submit(Tx tx) {
+        if (pool.size() >= cfg.maxPoolTxs() || pool.containsKey(tx.id()) || recentlyCommitted.containsKey(tx.id())
+                || tx.size() > cfg.maxBlockBytes()) {
+            return false;
+        }
+        pool.put(tx.id(), tx);
+        return true;
+    }
+
+    /** A message from validator {@code from} (authenticated by the transport). */
+    public void receive(String from, Message m) {
+        if (!validators.contains(from)) {
+            rejected++;
+            return;
+        }
+        switch (m) {
+            case Proposal p -> onProposal(from, p);
+            case Vote v -> onVote(from, v);
+            case Timeout t -> onTimeout(from, t);
+            case SyncRequest r -> onSyncRequest(from, r);
+            case SyncResponse r -> onSyncResponse(from, r);
+        }
+    }
+
+    /** What to do now; drains it. */
+    public Ready ready() {
+        SafetyState s = safetyDirty ? new SafetyState(highestVoteRound, highestQcRound, highQc) : null;
+        safetyDirty = false;
+        Ready r = new Ready(s, List.copyOf(inserted), List.copyOf(outbox), List.copyOf(commits));
+        inserted.clear();
+        outbox.clear();
+        commits.clear();
+        return r;
+    }
+
+    // ---- proposals and votes ------------------------------------------------------------------------------
+
+    private void onProposal(String from, Proposal p) {
+        Block b = p.block();
+        if (!b.proposer().equals(from) || !b.consistent(chainId) || b.txs().size() > cfg.maxBlockTxs()
+                || b.bytes() > cfg.maxBlockBytes() || b.round() < 1
+                || !crypto.verify(from, Messages.proposalBytes(chainId, b.id()), p.signature())
+                || !validQc(b.justify()) || p.lastRoundTc() != null && !validTc(p.lastRoundTc())) {
+            rejected++;
+            return;
+        }
+        processQc(b.justify());
+        if (p.lastRoundTc() != null) {
+            advanceRound(p.lastRoundTc());
+        }
+        if (b.round() != currentRound || !validators.leader(b.round()).equals(b.proposer())) {
+            if (b.round() > currentRound) {
+                // ahead of us: we lack the certificate of the round before; keep it until we catch up
+                waitingForParent.put(b.round(), p);
+                trimWaiting();
+            }
+            return;
+        }
+        Block parent = known(b.parentId());
+        if (parent == null) {
+            waitingForParent.put(b.round(), p);
+            trimWaiting();
+            askSync(from, b.parentId());
+            return;
+        }
+        if (b.height() != parent.height() + 1) {
+            rejected++;
+            return;
+        }
+        insert(b);
+        QC qc = b.justify();
+        TC tc = p.lastRoundTc();
+        boolean extendsQc = b.round() == qc.round() + 1;
+        boolean extendsTc = tc != null && b.round() == tc.round() + 1 && qc.round() >= tc.maxHighQcRound();
+        if (b.round() > Math.max(highestVoteRound, qc.round()) && (extendsQc || extendsTc)) {
+            highestVoteRound = b.round();
+            highestQcRound = Math.max(highestQcRound, qc.round());
+            safetyDirty = true;
+            Vote vote = new Vote(b.round(), b.id(), b.height(), self,
+                    crypto.sign(Messages.voteBytes(chainId, b.round(), b.id())));
+            send(validators.leader(b.round() + 1), vote);
+        }
+    }
+
+    private void onVote(String from, Vote v) {
+        if (!v.voter().equals(from) || !self.equals(validators.leader(v.round() + 1)) || v.round() + 1 < currentRound) {
+            return;
+        }
+        Map<String, String> voted = votedFor.computeIfAbsent(v.round(), r -> new LinkedHashMap<>());
+        String before = voted.get(v.voter());
+        if (before != null) {
+            if (!before.equals(v.blockId())) {
+                rejected++; // a second, different vote in one round: equivocation, ignored
+            }
+            return;
+        }
+        if (!crypto.verify(v.voter(), Messages.voteBytes(chainId, v.round(), v.blockId()), v.signature())) {
+            rejected++;
+            return;
+        }
+        voted.put(v.voter(), v.blockId());
+        SortedMap<String, byte[]> sigs = votes.computeIfAbsent(v.round(), r -> new LinkedHashMap<>())
+                .computeIfAbsent(v.blockId(), id -> new TreeMap<>());
+        sigs.put(v.voter(), v.signature());
+        String key = v.round() + "|" + v.blockId();
+        if (validators.stakeOf(sigs.keySet()) >= validators.quorum() && formedQcs.add(key)) {
+            Block b = known(v.blockId());
+            QC qc = new QC(v.round(), v.blockId(), b != null ? b.height() : v.height(), new TreeMap<>(sigs));
+            verified.put("qc|" + key + "|" + sigs.keySet(), Boolean.TRUE);
+            processQc(qc);
+            maybePropose();
+        }
+    }
+
+    private void maybePropose() {
+        if (proposedRound >= currentRound || !self.equals(validators.leader(currentRound))) {
+            return;
+        }
+        boolean afterQc = highQc.round() == currentRound - 1;
+        boolean afterTc = lastRoundTc != null && lastRoundTc.round() == currentRound - 1;
+        if (!afterQc && !afterTc) {
+            return;
+        }
+        Block parent = known(highQc.blockId());
+        if (parent == null) {
+            askSync(highQc.signatures().isEmpty() ? null : highQc.signatures().firstKey(), highQc.blockId());
+            return;
+        }
+        Set<String> inFlight = txsSinceCommit(parent);
+        boolean pending = pool.keySet().stream().anyMatch(id -> !inFlight.contains(id));
+        if (!pending && inFlight.isEmpty() && now - roundStartTick < cfg.idleProposalTicks()) {
+            return; // nothing to order and nothing to finish: wait a little before an empty block
+        }
+        List<Tx> batch = new ArrayList<>();
+        int bytes = 0;
+        for (Tx tx : pool.values()) {
+            if (batch.size() >= cfg.maxBlockTxs()) {
+                break;
+            }
+            if (inFlight.contains(tx.id()) || bytes + tx.size() > cfg.maxBlockBytes()) {
+                continue;
+            }
+            batch.add(tx);
+            bytes += tx.size();
+        }
+        Block b = Block.create(chainId, currentRound, parent.height() + 1, highQc, self, batch);
+        proposedRound = currentRound;
+        Proposal p = new Proposal(b, afterQc ? null : lastRoundTc, crypto.sign(Messages.proposalBytes(chainId, b.id())));
+        outbox.add(new Outbound(null, p));
+        onProposal(self, p);
+    }
+
+    /** Transactions in the blocks between the committed tip and {@code from} (inclusive): not to be proposed again. */
+    private Set<String> txsSinceCommit(Block from) {
+        Set<String> ids = new HashSet<>();
+        Block b = from;
+        while (b != null && b.height() > committedHeight) {
+            for (Tx tx : b.txs()) {
+                ids.add(tx.id());
+            }
+            b = blocks.get(b.parentId());
+        }
+        return ids;
+    }
+
+    // ---- certificates and commits -------------------------------------------------------------------------
+
+    private void processQc(QC qc) {
+        if (qc.round() > highQc.round()) {
+            highQc = qc;
+            safetyDirty = true;
+        }
+        Block b = blocks.get(qc.blockId());
+        if (b != null) {
+            tryCommit(b, qc);
+        } else if (qc.round() > committedRound && !qc.signatures().isEmpty()) {
+            askSync(qc.signatures().firstKey(), qc.blockId());
+        }
+        if (qc.round() + 1 > currentRound) {
+            currentRound = qc.round() + 1;
+            lastRoundTc = null;
+            consecutiveTimeouts = 0;
+            enterRound();
+        } else if (qc.round() + 1 == currentRound) {
+            consecutiveTimeouts = 0;
+        }
+    }
+
+    /** The 2-chain rule: a QC for {@code b} whose parent is of the round just before commits that parent. */
+    private void tryCommit(Block b, QC qc) {
+        if (b.justify() == null || b.round() != b.justify().round() + 1) {
+            return;
+        }
+        Block parent = blocks.get(b.parentId());
+        if (parent == null || parent.height() <= committedHeight) {
+            return;
+        }
+        Deque<Block> chain = new ArrayDeque<>();
+        for (Block x = parent; x != null && x.height() > committedHeight; x = blocks.get(x.parentId())) {
+            chain.push(x);
+        }
+        if (chain.isEmpty() || !chain.peek().parentId().equals(committedId)) {
+            return; // not connected to the committed tip: cannot happen with the vote rule; refuse to guess
+        }
+        for (Block c : chain) {
+            commits.add(new Commit(c, b, qc));
+            committedRecent.put(c.id(), c);
+            for (Tx tx : c.txs()) {
+                pool.remove(tx.id());
+                recentlyCommitted.put(tx.id(), Boolean.TRUE);
+            }
+        }
+        committedId = parent.id();
+        committedHeight = parent.height();
+        committedRound = parent.round();
+        prune();
+    }
+
+    private void prune() {
+        // keep what extends the committed tip; forks that did not make it go
+        Set<String> keep = new HashSet<>();
+        keep.add(committedId);
+        List<Block> byHeight = new ArrayList<>(blocks.values());
+        byHeight.sort(java.util.Comparator.comparingLong(Block::height));
+        for (Block b : byHeight) {
+            if (b.height() > committedHeight && keep.contains(b.parentId())) {
+                keep.add(b.id());
+            }
+        }
+        blocks.keySet().retainAll(keep);
+        while (committedRecent.size() > cfg.keptCommittedBlocks()) {
+            committedRecent.remove(committedRecent.keySet().iterator().next());
+        }
+        votes.headMap(currentRound - 2).clear();
+        votedFor.headMap(currentRound - 2).clear();
+        timeouts.headMap(currentRound - 1).clear();
+        if (formedQcs.size() > 1024) {
+            formedQcs.clear();
+        }
+    }
+
+    private boolean validQc(QC qc) {
+        if (qc == null) {
+            return false;
+        }
+        if (qc.isGenesis()) {
+            return qc.blockId().equals(Block.genesis(chainId).id());
+        }
+        String key = "qc|" + qc.round() + "|" + qc.blockId() + "|" + qc.signatures().keySet();
+        if (verified.containsKey(key)) {
+            return true;
+        }
+        if (validators.stakeOf(qc.signatures().keySet()) < validators.quorum()) {
+            return false;
+        }
+        byte[] text = Messages.voteBytes(chainId, qc.round(), qc.blockId());
+        for (Map.Entry<String, byte[]> e : qc.signatures().entrySet()) {
+            if (!validators.contains(e.getKey()) || !crypto.verify(e.getKey(), text, e.getValue())) {
+                return false;
+            }
+        }
+        verified.put(key, Boolean.TRUE);
+        return true;
+    }
+
+    private boolean validTc(TC tc) {
+        String key = "tc|" + tc.round() + "|" + tc.highQcRounds();
+        if (verified.containsKey(key)) {
+            return true;
+        }
+        if (!tc.highQcRounds().keySet().equals(tc.signatures().keySet())
+                || validators.stakeOf(tc.signatures().keySet()) < validators.quorum()) {
+            return false;
+        }
+        for (Map.Entry<String, byte[]> e : tc.signatures().entrySet()) {
+            long hqc = tc.highQcRounds().get(e.getKey());
+            if (hqc >= tc.round() || !validators.contains(e.getKey())
+                    || !crypto.verify(e.getKey(), Messages.timeoutBytes(chainId, tc.round(), hqc), e.getValue())) {
+                return false;
+            }
+        }
+        verified.put(key, Boolean.TRUE);
+        return true;
+    }
+
+    // ---- pacemaker ----------------------------------------------------------------------------------------
+
+    private void enterRound() {
+        roundStartTick = now;
+        restartTimer();
+        // a proposal that arrived early may be for this round now
+        Proposal early = waitingForParent.remove(currentRound);
+        waitingForParent.keySet().removeIf(r -> r < currentRound);
+        if (early != null) {
+            onProposal(early.block().proposer(), early);
+        }
+    }
+
+    private void restartTimer() {
+        long timeout = (long) cfg.roundTimeoutTicks() << Math.min(consecutiveTimeouts, 20);
+        roundDeadlineTick = now + Math.min(timeout, cfg.maxRoundTimeoutTicks());
+    }
+
+    private void advanceRound(TC tc) {
+        if (tc.round() + 1 > currentRound) {
+            currentRound = tc.round() + 1;
+            lastRoundTc = tc;
+            enterRound();
+        }
+    }
+
+    private void localTimeout() {
+        consecutiveTimeouts++;
+        long qcRound = highQc.round();
+        boolean consecutive = currentRound == qcRound + 1 || lastRoundTc != null && currentRound == lastRoundTc.round() + 1;
+        if (qcRound >= highestQcRound && currentRound > Math.max(highestVoteRound - 1, qcRound) && consecutive) {
+            if (currentRound > highestVoteRound) {
+                highestVoteRound = currentRound; // no vote in this round any more
+                safetyDirty = true;
+            }
+            Timeout t = new Timeout(currentRound, highQc, self,
+                    crypto.sign(Messages.timeoutBytes(chainId, currentRound, qcRound)), lastRoundTc);
+            timeoutSentRound = currentRound;
+            outbox.add(new Outbound(null, t));
+            onTimeout(self, t);
+        }
+        restartTimer();
+    }
+
+    private void onTimeout(String from, Timeout t) {
+        if (!t.voter().equals(from) || !validQc(t.highQc()) || t.highQc().round() >= t.round()
+                || t.lastRoundTc() != null && !validTc(t.lastRoundTc())
+                || !crypto.verify(from, Messages.timeoutBytes(chainId, t.round(), t.highQc().round()), t.signature())) {
+            rejected++;
+            return;
+        }
+        processQc(t.highQc());
+        if (t.lastRoundTc() != null) {
+            advanceRound(t.lastRoundTc());
+        }
+        if (t.round() < currentRound) {
+            return;
+        }
+        SortedMap<String, Timeout> these = timeouts.computeIfAbsent(t.round(), r -> new TreeMap<>());
+        these.putIfAbsent(from, t);
+        long stake = validators.stakeOf(these.keySet());
+        if (t.round() == currentRound && timeoutSentRound < currentRound && stake >= validators.honestMinority()) {
+            localTimeout(); // more than 1/3 gave up on this round: join them (Bracha), so a TC forms
+        }
+        if (stake >= validators.quorum() && t.round() >= currentRound) {
+            SortedMap<String, Long> hqc = new TreeMap<>();
+            SortedMap<String, byte[]> sigs = new TreeMap<>();
+            these.forEach((v, x) -> {
+                hqc.put(v, x.highQc().round());
+                sigs.put(v, x.signature());
+            });
+            TC tc = new TC(t.round(), hqc, sigs);
+            verified.put("tc|" + tc.round() + "|" + hqc, Boolean.TRUE);
+            advanceRound(tc);
+            maybePropose();
+        }
+    }
+
+    // ---- sync ---------------------------------------------------------------------------------------------
+
+    private Block known(String id) {
+        Block b = blocks.get(id);
+        return b != null ? b : committedRecent.get(id);
+    }
+
+    private void askSync(String peer, String blockId) {
+        if (peer == null || peer.equals(self)) {
+            return;
+        }
+        Long asked = syncAskedAt.get(blockId);
+        if (asked != null && now - asked < cfg.roundTimeoutTicks() / 2) {
+            return;
+        }
+        syncAskedAt.put(blockId, now);
+        if (syncAskedAt.size() > 256) {
+            syncAskedAt.remove(syncAskedAt.keySet().iterator().next());
+        }
+        send(peer, new SyncRequest(blockId));
+    }
+
+    private void onSyncRequest(String from, SyncRequest r) {
+        Deque<Block> chain = new ArrayDeque<>();
+        Block b = known(r.blockId());
+        while (b != null && chain.size() < cfg.syncBatchBlocks()) {
+            chain.push(b);
+            b = b.height() == 0 ? null : known(b.parentId());
+        }
+        if (!chain.isEmpty()) {
+            send(from, new SyncResponse(List.copyOf(chain)));
+        }
+    }
+
+    private void onSyncResponse(String from, SyncResponse r) {
+        if (r.blocks().size() > cfg.syncBatchBlocks()) {
+            rejected++;
+            return;
+        }
+        for (Block b : r.blocks()) {
+            if (known(b.id()) != null) {
+                continue;
+            }
+            if (b.height() <= committedHeight) {
+                continue; // below what this validator committed: already decided
+            }
+            Block parent = known(b.parentId());
+            if (parent == null) {
+                askSync(from, b.parentId());
+                return;
+            }
+            if (!b.consistent(chainId) || b.height() != parent.height() + 1 || !validQc(b.justify())) {
+                rejected++;
+                return;
+            }
+            insert(b);
+        }
+        // proposals that waited for these blocks
+        for (Proposal p : List.copyOf(waitingForParent.values())) {
+            if (p.block().round() == currentRound && known(p.block().parentId()) != null) {
+                waitingForParent.remove(p.block().round());
+                onProposal(p.block().proposer(), p);
+            }
+        }
+        maybePropose();
+    }
+
+    private void insert(Block b) {
+        if (blocks.containsKey(b.id())) {
+            return;
+        }
+        blocks.put(b.id(), b);
+        inserted.add(b);
+        // its QC certifies the parent: may commit the grandparent
+        processQc(b.justify());
+        if (highQc.blockId().equals(b.id())) {
+            tryCommit(b, highQc);
+        }
+    }
+
+    private void trimWaiting() {
+        while (waitingForParent.size() > 16) {
+            waitingForParent.remove(((TreeMap<Long, Proposal>) waitingForParent).firstKey());
+        }
+    }
+
+    private void send(String to, Message m) {
+        if (to.equals(self)) {
+            receive(self, m);
+        } else {
+            outbox.add(new Outbound(to, m));
+        }
+    }
+
+    // ---- views ----------------------------------------------------------------------------------------------
+
+    public long currentRound() {
+        return currentRound;
+    }
+
+    public long committedHeight() {
+        return committedHeight;
+    }
+
+    public String committedId() {
+        return committedId;
+    }
+
+    public QC highQc() {
+        return highQc;
+    }
+
+    public int poolSize() {
+        return pool.size();
+    }
+
+    public long rejected() {
+        return rejected;
+    }
+
+    public String leader() {
+        return validators.leader(currentRound);
+    }
+
+    public long nowTicks() {
+        return now;
+    }
+
+    public SafetyState safety() {
+        return new SafetyState(highestVoteRound, highestQcRound, highQc);
+    }
+
+    public String self() {
+        return self;
+    }
+}

@@ -4,8 +4,9 @@ package io.celluler.consensus.engine;
  * Engine parameters, in ticks (the driver decides what a tick is).
  *
  * @param roundTimeoutTicks      a round without progress times out after this long …
- * @param maxRoundTimeoutTicks   … doubling with each consecutive timeout, up to this (so a long outage does not
- *                               leave validators waiting hours, a known liveness bug of some HotStuff ports)
+ * @param maxRoundTimeoutTicks   … × 1.5 with each consecutive timeout since the last QC, up to this (so a long
+ *                               outage does not leave validators waiting hours, a known liveness bug of some
+ *                               HotStuff ports)
  * @param idleProposalTicks      with nothing to order, a leader waits this long before proposing an empty block
  *                               (keeps the chain alive without spinning); less than {@code roundTimeoutTicks}
  * @param maxBlockTxs            transactions in one block at most
@@ -25,8 +26,8 @@ public record ConsensusConfig(int roundTimeoutTicks, int maxRoundTimeoutTicks, i
         }
     }
 
-    /** With 10 ms ticks: rounds time out after 1 s (doubling to 16 s), idle leaders propose every 0.3 s. */
+    /** With 10 ms ticks: rounds time out after 1 s (growing to 4 s at most), idle leaders propose every 0.3 s. */
     public static ConsensusConfig defaults() {
-        return new ConsensusConfig(100, 1600, 30, 2000, 1 << 20, 100_000, 256, 2048);
+        return new ConsensusConfig(100, 400, 30, 2000, 1 << 20, 100_000, 256, 2048);
     }
 }

@@ -31,7 +31,9 @@ import io.celluler.consensus.engine.Messages.Vote;
  * <p>Rules, as in DiemBFT v4 §4–5:
  * <ul>
  *   <li><b>Vote</b> for a block of round r only if r &gt; max(highest vote round, its QC's round), and either its QC
- *       is of round r−1 or it comes with a TC of round r−1 and its QC is at least the highest QC in that TC.</li>
+ *       is of round r−1 or it comes with a TC of round r−1 and its QC is at least the highest QC in that TC. Votes go
+ *       to every validator (DiemBFT sends them to the next leader only): each forms the QC itself, so a crashed
+ *       next leader costs one round instead of the block's certificate, and all enter the next round together.</li>
  *   <li><b>Commit</b> (2-chain): a QC for block B whose parent P is of round B.round−1 commits P and its ancestors;
  *       that QC (with B) is P's finality proof.</li>
  *   <li><b>Pacemaker</b>: a round that makes no progress times out; the timeout (with the validator's highest QC)
@@ -85,6 +87,7 @@ public final class ConsensusEngine {
     private long roundDeadlineTick;
     private int consecutiveTimeouts;
     private TC lastRoundTc;
+    private TC highTc;
     private long proposedRound;
 
     // block tree
@@ -96,6 +99,7 @@ public final class ConsensusEngine {
     private long committedRound;
     private final Map<Long, Proposal> waitingForParent = new TreeMap<>();
     private final Map<String, Long> syncAskedAt = new LinkedHashMap<>();
+    private long syncAttempts;
 
     // votes and timeouts being collected
     private final TreeMap<Long, Map<String, SortedMap<String, byte[]>>> votes = new TreeMap<>();
@@ -125,13 +129,16 @@ public final class ConsensusEngine {
     private final List<Block> inserted = new ArrayList<>();
     private final List<Commit> commits = new ArrayList<>();
     private long rejected;
+    private String lastRejection = "";
 
     /**
-     * A validator starting from its persisted state: {@code safety}, the last committed block, and the blocks it
-     * had added to its tree above it (any order; those that do not connect are dropped and fetched again).
+     * A validator starting from its persisted state: {@code safety}; the last committed blocks, oldest first, ending
+     * with the committed tip (its ledger's last {@code keptCommittedBlocks}, which it serves to validators that lag);
+     * and the blocks it had added to its tree above the tip (any order; those that do not connect are dropped and
+     * fetched again).
      */
     public ConsensusEngine(ConsensusConfig cfg, Validators validators, String self, Crypto crypto, SafetyState safety,
-            Block committedTip, List<Block> tree) {
+            List<Block> committed, List<Block> tree) {
         if (!validators.contains(self)) {
             throw new IllegalArgumentException(self + " is not a validator");
         }
@@ -142,8 +149,14 @@ public final class ConsensusEngine {
         this.chainId = validators.chainId();
         this.highestVoteRound = safety.highestVoteRound();
         this.highestQcRound = safety.highestQcRound();
+        if (committed.isEmpty()) {
+            throw new IllegalArgumentException("committed: at least the genesis block");
+        }
+        Block committedTip = committed.get(committed.size() - 1);
+        for (Block c : committed.subList(Math.max(0, committed.size() - cfg.keptCommittedBlocks()), committed.size())) {
+            this.committedRecent.put(c.id(), c);
+        }
         this.blocks.put(committedTip.id(), committedTip);
-        this.committedRecent.put(committedTip.id(), committedTip);
         this.committedId = committedTip.id();
         this.committedHeight = committedTip.height();
         this.committedRound = committedTip.round();
@@ -165,14 +178,19 @@ public final class ConsensusEngine {
             }
         }
         processQc(highQc);
-        commits.clear(); // re-derived on restart: the driver applied them, or re-applies them idempotently
+        if (safety.highTc() != null) {
+            highTc = safety.highTc();
+            advanceRound(highTc);
+        }
+        // commits found again here are for the driver to apply (idempotently: its ledger may have kept some)
+        inserted.clear();
         restartTimer();
     }
 
     /** A validator of a new chain: the genesis block, nothing voted. */
     public static ConsensusEngine genesis(ConsensusConfig cfg, Validators validators, String self, Crypto crypto) {
-        return new ConsensusEngine(cfg, validators, self, crypto, SafetyState.INITIAL, Block.genesis(validators.chainId()),
-                List.of());
+        return new ConsensusEngine(cfg, validators, self, crypto, SafetyState.INITIAL,
+                List.of(Block.genesis(validators.chainId())), List.of());
     }
 
     // ---- inputs -----------------------------------------------------------------------------------------
@@ -199,7 +217,7 @@ public final class ConsensusEngine {
     /** A message from validator {@code from} (authenticated by the transport). */
     public void receive(String from, Message m) {
         if (!validators.contains(from)) {
-            rejected++;
+            reject("unknown sender");
             return;
         }
         switch (m) {
@@ -213,7 +231,7 @@ public final class ConsensusEngine {
 
     /** What to do now; drains it. */
     public Ready ready() {
-        SafetyState s = safetyDirty ? new SafetyState(highestVoteRound, highestQcRound, highQc) : null;
+        SafetyState s = safetyDirty ? new SafetyState(highestVoteRound, highestQcRound, highQc, highTc) : null;
         safetyDirty = false;
         Ready r = new Ready(s, List.copyOf(inserted), List.copyOf(outbox), List.copyOf(commits));
         inserted.clear();
@@ -230,7 +248,7 @@ public final class ConsensusEngine {
                 || b.bytes() > cfg.maxBlockBytes() || b.round() < 1
                 || !crypto.verify(from, Messages.proposalBytes(chainId, b.id()), p.signature())
                 || !validQc(b.justify()) || p.lastRoundTc() != null && !validTc(p.lastRoundTc())) {
-            rejected++;
+            reject("invalid proposal");
             return;
         }
         processQc(b.justify());
@@ -253,12 +271,16 @@ public final class ConsensusEngine {
             return;
         }
         if (b.height() != parent.height() + 1) {
-            rejected++;
+            reject("proposal height");
             return;
         }
         insert(b);
+        maybeVote(b, p.lastRoundTc());
+    }
+
+    /** Votes for {@code b} if the voting rule allows it (DiemBFT v4 §4: safe_to_vote). */
+    private void maybeVote(Block b, TC tc) {
         QC qc = b.justify();
-        TC tc = p.lastRoundTc();
         boolean extendsQc = b.round() == qc.round() + 1;
         boolean extendsTc = tc != null && b.round() == tc.round() + 1 && qc.round() >= tc.maxHighQcRound();
         if (b.round() > Math.max(highestVoteRound, qc.round()) && (extendsQc || extendsTc)) {
@@ -267,30 +289,37 @@ public final class ConsensusEngine {
             safetyDirty = true;
             Vote vote = new Vote(b.round(), b.id(), b.height(), self,
                     crypto.sign(Messages.voteBytes(chainId, b.round(), b.id())));
-            send(validators.leader(b.round() + 1), vote);
+            // to everyone, not only the next leader: a silent next leader then costs one round, not the QC
+            outbox.add(new Outbound(null, vote));
+            onVote(self, vote);
         }
     }
 
     private void onVote(String from, Vote v) {
-        if (!v.voter().equals(from) || !self.equals(validators.leader(v.round() + 1)) || v.round() + 1 < currentRound) {
+        if (!v.voter().equals(from) || v.round() + 1 < currentRound) {
             return;
         }
         Map<String, String> voted = votedFor.computeIfAbsent(v.round(), r -> new LinkedHashMap<>());
         String before = voted.get(v.voter());
         if (before != null) {
             if (!before.equals(v.blockId())) {
-                rejected++; // a second, different vote in one round: equivocation, ignored
+                reject("equivocating vote"); // a second, different vote in one round: equivocation, ignored
             }
             return;
         }
         if (!crypto.verify(v.voter(), Messages.voteBytes(chainId, v.round(), v.blockId()), v.signature())) {
-            rejected++;
+            reject("vote signature");
             return;
         }
         voted.put(v.voter(), v.blockId());
         SortedMap<String, byte[]> sigs = votes.computeIfAbsent(v.round(), r -> new LinkedHashMap<>())
                 .computeIfAbsent(v.blockId(), id -> new TreeMap<>());
         sigs.put(v.voter(), v.signature());
+        if (v.round() == currentRound && highestVoteRound < currentRound && known(v.blockId()) == null
+                && validators.stakeOf(sigs.keySet()) >= validators.honestMinority()) {
+            // the proposal did not reach us but honest validators voted for it: fetch it and vote too
+            askSync(v.voter(), v.blockId());
+        }
         String key = v.round() + "|" + v.blockId();
         if (validators.stakeOf(sigs.keySet()) >= validators.quorum() && formedQcs.add(key)) {
             Block b = known(v.blockId());
@@ -312,7 +341,7 @@ public final class ConsensusEngine {
         }
         Block parent = known(highQc.blockId());
         if (parent == null) {
-            askSync(highQc.signatures().isEmpty() ? null : highQc.signatures().firstKey(), highQc.blockId());
+            askSync(highQc);
             return;
         }
         Set<String> inFlight = txsSinceCommit(parent);
@@ -362,8 +391,8 @@ public final class ConsensusEngine {
         Block b = blocks.get(qc.blockId());
         if (b != null) {
             tryCommit(b, qc);
-        } else if (qc.round() > committedRound && !qc.signatures().isEmpty()) {
-            askSync(qc.signatures().firstKey(), qc.blockId());
+        } else if (qc.round() > committedRound) {
+            askSync(qc);
         }
         if (qc.round() + 1 > currentRound) {
             currentRound = qc.round() + 1;
@@ -485,12 +514,24 @@ public final class ConsensusEngine {
         }
     }
 
+    /**
+     * The round timer: the base timeout, × 1.5 for each consecutive timeout since the last QC, capped. Gentle and
+     * capped on purpose: a crashed leader is a timeout per rotation, and a doubling timer would make each of them
+     * longer than the last (the "timeouts growing to hours" of some HotStuff ports).
+     */
     private void restartTimer() {
-        long timeout = (long) cfg.roundTimeoutTicks() << Math.min(consecutiveTimeouts, 20);
+        long timeout = cfg.roundTimeoutTicks();
+        for (int i = 0; i < consecutiveTimeouts && timeout < cfg.maxRoundTimeoutTicks(); i++) {
+            timeout = timeout * 3 / 2;
+        }
         roundDeadlineTick = now + Math.min(timeout, cfg.maxRoundTimeoutTicks());
     }
 
     private void advanceRound(TC tc) {
+        if (highTc == null || tc.round() > highTc.round()) {
+            highTc = tc;
+            safetyDirty = true;
+        }
         if (tc.round() + 1 > currentRound) {
             currentRound = tc.round() + 1;
             lastRoundTc = tc;
@@ -520,7 +561,7 @@ public final class ConsensusEngine {
         if (!t.voter().equals(from) || !validQc(t.highQc()) || t.highQc().round() >= t.round()
                 || t.lastRoundTc() != null && !validTc(t.lastRoundTc())
                 || !crypto.verify(from, Messages.timeoutBytes(chainId, t.round(), t.highQc().round()), t.signature())) {
-            rejected++;
+            reject("invalid timeout");
             return;
         }
         processQc(t.highQc());
@@ -557,6 +598,18 @@ public final class ConsensusEngine {
         return b != null ? b : committedRecent.get(id);
     }
 
+    /** Asks a signer of {@code qc} for its block, a different one each time (one of them may lag or be gone). */
+    private void askSync(QC qc) {
+        if (qc.signatures().isEmpty()) {
+            return;
+        }
+        List<String> signers = new ArrayList<>(qc.signatures().keySet());
+        signers.remove(self);
+        if (!signers.isEmpty()) {
+            askSync(signers.get((int) Math.floorMod(syncAttempts, signers.size())), qc.blockId());
+        }
+    }
+
     private void askSync(String peer, String blockId) {
         if (peer == null || peer.equals(self)) {
             return;
@@ -565,6 +618,7 @@ public final class ConsensusEngine {
         if (asked != null && now - asked < cfg.roundTimeoutTicks() / 2) {
             return;
         }
+        syncAttempts++;
         syncAskedAt.put(blockId, now);
         if (syncAskedAt.size() > 256) {
             syncAskedAt.remove(syncAskedAt.keySet().iterator().next());
@@ -586,7 +640,7 @@ public final class ConsensusEngine {
 
     private void onSyncResponse(String from, SyncResponse r) {
         if (r.blocks().size() > cfg.syncBatchBlocks()) {
-            rejected++;
+            reject("sync too large");
             return;
         }
         for (Block b : r.blocks()) {
@@ -602,10 +656,20 @@ public final class ConsensusEngine {
                 return;
             }
             if (!b.consistent(chainId) || b.height() != parent.height() + 1 || !validQc(b.justify())) {
-                rejected++;
+                reject("invalid sync block");
                 return;
             }
             insert(b);
+        }
+        // the current round's block, fetched because honest validators voted for it
+        for (Block b : r.blocks()) {
+            if (b.round() == currentRound && blocks.containsKey(b.id()) && b.proposer().equals(validators.leader(currentRound))) {
+                Map<String, SortedMap<String, byte[]>> round = votes.get(currentRound);
+                SortedMap<String, byte[]> backing = round == null ? null : round.get(b.id());
+                if (backing != null && validators.stakeOf(backing.keySet()) >= validators.honestMinority()) {
+                    maybeVote(b, lastRoundTc);
+                }
+            }
         }
         // proposals that waited for these blocks
         for (Proposal p : List.copyOf(waitingForParent.values())) {
@@ -634,6 +698,11 @@ public final class ConsensusEngine {
         while (waitingForParent.size() > 16) {
             waitingForParent.remove(((TreeMap<Long, Proposal>) waitingForParent).firstKey());
         }
+    }
+
+    private void reject(String why) {
+        rejected++;
+        lastRejection = why;
     }
 
     private void send(String to, Message m) {
@@ -666,8 +735,18 @@ public final class ConsensusEngine {
         return pool.size();
     }
 
+    /** Messages dropped because they did not hold together (bad signatures, invalid blocks, equivocation). */
     public long rejected() {
         return rejected;
+    }
+
+    /** Blocks in the tree (uncommitted, and the committed tip), for diagnostics. */
+    public int treeSize() {
+        return blocks.size();
+    }
+
+    public String lastRejection() {
+        return lastRejection;
     }
 
     public String leader() {
@@ -679,7 +758,7 @@ public final class ConsensusEngine {
     }
 
     public SafetyState safety() {
-        return new SafetyState(highestVoteRound, highestQcRound, highQc);
+        return new SafetyState(highestVoteRound, highestQcRound, highQc, highTc);
     }
 
     public String self() {

@@ -4,7 +4,7 @@ package io.celluler.consensus.engine;
  * Engine parameters, in ticks (the driver decides what a tick is).
  *
  * @param roundTimeoutTicks      a round without progress times out after this long …
- * @param maxRoundTimeoutTicks   … × 1.5 with each consecutive timeout since the last QC, up to this (so a long
+ * @param maxRoundTimeoutTicks   … × 1.5 for each round since the highest QC, up to this (so a long
  *                               outage does not leave validators waiting hours, a known liveness bug of some
  *                               HotStuff ports)
  * @param idleProposalTicks      with nothing to order, a leader waits this long before proposing an empty block

@@ -38,8 +38,8 @@ import io.celluler.consensus.engine.Messages.Vote;
  *       that QC (with B) is P's finality proof.</li>
  *   <li><b>Pacemaker</b>: a round that makes no progress times out; the timeout (with the validator's highest QC)
  *       goes to everyone, and is re-sent at every expiry. Timeouts of more than 1/3 of stake make a validator join
- *       (Bracha); of more than 2/3, they form a TC that moves everyone to the next round. Round timeouts double on
- *       consecutive timeouts up to a cap and reset with a QC.</li>
+ *       (Bracha); of more than 2/3, they form a TC that moves everyone to the next round. Round timeouts grow by
+ *       half for each round since the highest QC, up to a cap.</li>
  *   <li><b>Sync</b>: a proposal or QC for an unknown block makes the validator ask the sender for it and its
  *       ancestors; blocks arrive oldest first and are checked (id, QC) before they are inserted.</li>
  * </ul>
@@ -85,7 +85,6 @@ public final class ConsensusEngine {
     private long currentRound = 1;
     private long roundStartTick;
     private long roundDeadlineTick;
-    private int consecutiveTimeouts;
     private TC lastRoundTc;
     private TC highTc;
     private long proposedRound;
@@ -397,10 +396,7 @@ public final class ConsensusEngine {
         if (qc.round() + 1 > currentRound) {
             currentRound = qc.round() + 1;
             lastRoundTc = null;
-            consecutiveTimeouts = 0;
             enterRound();
-        } else if (qc.round() + 1 == currentRound) {
-            consecutiveTimeouts = 0;
         }
     }
 
@@ -515,13 +511,17 @@ public final class ConsensusEngine {
     }
 
     /**
-     * The round timer: the base timeout, × 1.5 for each consecutive timeout since the last QC, capped. Gentle and
-     * capped on purpose: a crashed leader is a timeout per rotation, and a doubling timer would make each of them
-     * longer than the last (the "timeouts growing to hours" of some HotStuff ports).
+     * The round timer: the base timeout, × 1.5 for each round since the highest QC (as Aptos does), capped. Derived
+     * from the rounds, not from this validator's own history, so validators that see the same QC wait alike (a
+     * validator just restarted would otherwise give up on rounds the others are still waiting in, and with f
+     * silent validators every honest vote counts). Gentle and capped on purpose: a crashed leader costs a timeout
+     * per rotation, and a doubling timer would make each longer than the last (the "timeouts growing to hours"
+     * of some HotStuff ports).
      */
     private void restartTimer() {
+        long behind = Math.max(0, currentRound - highQc.round() - 1);
         long timeout = cfg.roundTimeoutTicks();
-        for (int i = 0; i < consecutiveTimeouts && timeout < cfg.maxRoundTimeoutTicks(); i++) {
+        for (long i = 0; i < behind && timeout < cfg.maxRoundTimeoutTicks(); i++) {
             timeout = timeout * 3 / 2;
         }
         roundDeadlineTick = now + Math.min(timeout, cfg.maxRoundTimeoutTicks());
@@ -540,7 +540,6 @@ public final class ConsensusEngine {
     }
 
     private void localTimeout() {
-        consecutiveTimeouts++;
         long qcRound = highQc.round();
         boolean consecutive = currentRound == qcRound + 1 || lastRoundTc != null && currentRound == lastRoundTc.round() + 1;
         if (qcRound >= highestQcRound && currentRound > Math.max(highestVoteRound - 1, qcRound) && consecutive) {

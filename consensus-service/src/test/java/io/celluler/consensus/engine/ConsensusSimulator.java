@@ -420,6 +420,19 @@ final class ConsensusSimulator {
                 .mapToLong(b -> b.txs().size()).sum()).max().orElse(0);
     }
 
+    /** Each validator's round, highest QC, committed height, votes and tree, for replays. */
+    String describeState() {
+        StringBuilder sb = new StringBuilder("t=" + now);
+        for (Node nd : nodes.values()) {
+            ConsensusEngine e = nd.engine;
+            sb.append(nd.up ? String.format(" | %s %s r=%d hqc=%d h=%d vote=%d lock=%d leader=%s tree=%d rejected=%d(%s)",
+                    nd.id, nd.behaviour, e.currentRound(), e.highQc().round(), nd.height(), e.safety().highestVoteRound(),
+                    e.safety().highestQcRound(), e.leader(), e.treeSize(), e.rejected(), e.lastRejection())
+                    : " | " + nd.id + " down");
+        }
+        return sb.toString();
+    }
+
     @Override
     public String toString() {
         return "sim seed=" + seed + " now=" + now + " heights=" + Arrays.toString(

@@ -445,6 +445,10 @@ public final class ConsensusEngine {
         while (committedRecent.size() > cfg.keptCommittedBlocks()) {
             committedRecent.remove(committedRecent.keySet().iterator().next());
         }
+    }
+
+    /** Votes and timeouts of rounds that are over: bounded memory also while nothing commits. */
+    private void forgetOldRounds() {
         votes.headMap(currentRound - 2).clear();
         votedFor.headMap(currentRound - 2).clear();
         timeouts.headMap(currentRound - 1).clear();
@@ -502,6 +506,7 @@ public final class ConsensusEngine {
     private void enterRound() {
         roundStartTick = now;
         restartTimer();
+        forgetOldRounds();
         // a proposal that arrived early may be for this round now
         Proposal early = waitingForParent.remove(currentRound);
         waitingForParent.keySet().removeIf(r -> r < currentRound);
@@ -728,10 +733,6 @@ public final class ConsensusEngine {
 
     public QC highQc() {
         return highQc;
-    }
-
-    public int poolSize() {
-        return pool.size();
     }
 
     /** Messages dropped because they did not hold together (bad signatures, invalid blocks, equivocation). */

@@ -1,7 +1,6 @@
 package io.celluler.network.p2p;
 
 import java.time.Clock;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -97,11 +96,6 @@ public final class Endpoints {
         if (list != null) {
             list.remove(s);
         }
-    }
-
-    public int subscriberCount(String topic) {
-        List<Subscriber> list = subscribers.get(topic);
-        return list == null ? 0 : list.size();
     }
 
     /** Hands a verified message to the topic's subscribers; returns how many took it. */
@@ -329,9 +323,5 @@ public final class Endpoints {
 
     void close() {
         responders.shutdownNow();
-    }
-
-    Instant now() {
-        return clock.instant();
     }
 }

@@ -28,7 +28,6 @@ public final class Link {
     private final Hello peerHello;
     private final boolean outbound;
     private final String dialledAddress;
-    private final long openedAtMillis;
     private final PriorityWriter<LinkFrame> writer;
     private final java.util.function.Consumer<LinkFrame> emit;
     private final Runnable complete;
@@ -59,7 +58,6 @@ public final class Link {
         this.peerHello = peerHello;
         this.outbound = dialledAddress != null;
         this.dialledAddress = dialledAddress;
-        this.openedAtMillis = nowMillis;
         this.lastReceivedMillis = nowMillis;
         this.lastMessageMillis = nowMillis;
         this.emit = f -> stream.onNext(wrap.apply(f));
@@ -91,10 +89,6 @@ public final class Link {
 
     public boolean outbound() {
         return outbound;
-    }
-
-    public long openedAtMillis() {
-        return openedAtMillis;
     }
 
     /** The cell that dialled this link (a simultaneous dial keeps the link dialled by the lower cell id). */

@@ -196,10 +196,6 @@ public class Links {
         return dialing.containsKey(address);
     }
 
-    public boolean isPersistent(String address) {
-        return persistent.contains(address);
-    }
-
     /** Whether configuration forbids linking with this cell id or address. */
     boolean denied(String cellIdOrAddress) {
         return cellIdOrAddress != null && properties.deniedPeers().contains(cellIdOrAddress);

@@ -24,7 +24,6 @@ import io.celluler.network.engine.membership.Message;
 import io.celluler.network.engine.membership.Outbound;
 import io.celluler.network.engine.membership.Update;
 import io.celluler.proto.p2p.v1.Ack;
-import io.celluler.proto.p2p.v1.Capability;
 import io.celluler.proto.p2p.v1.CellMessage;
 import io.celluler.proto.p2p.v1.Member;
 import io.celluler.proto.p2p.v1.MembershipMessage;
@@ -344,10 +343,5 @@ public class MembershipDriver implements SmartLifecycle {
             case PUSH_PULL -> new Message.PushPull(from, w.getPushPull().getJoin(), w.getPushPull().getReplyWanted(), updates);
             case BODY_NOT_SET -> new Message.Gossip(from, updates);
         };
-    }
-
-    /** For {@code Capability} lists in views. */
-    static List<Capability> capabilities(Update u) {
-        return metaOf(u).getCapabilitiesList();
     }
 }

@@ -150,10 +150,6 @@ public class Router implements Links.Handler {
         return stats;
     }
 
-    public Links links() {
-        return links;
-    }
-
     /**
      * Where membership says cells listen: {@code cellId → host:port} and back. Claims, not proofs: a dial to such
      * an address requires the cell id it is for.

@@ -315,13 +315,7 @@ public class NetworkGrpcService extends NetworkServiceImplBase {
 
     @Override
     public void send(SendRequest request, StreamObserver<SendResponse> responses) {
-        if (!validCellId("destination_cell_id", request.getDestinationCellId(), responses)
-                || !validTopic("topic", request.getTopic(), responses)
-                || !validPayload(request.getPayload(), responses)) {
-            return;
-        }
-        if (request.getDestinationCellId().equals(identity.cellId())) {
-            responses.onError(GrpcErrors.invalidArgument("destination_cell_id", "is this cell"));
+        if (!validMessage(request.getDestinationCellId(), request.getTopic(), request.getPayload(), responses)) {
             return;
         }
         long deadline = deadlineNanos(properties.routing().callTimeout());
@@ -370,13 +364,7 @@ public class NetworkGrpcService extends NetworkServiceImplBase {
 
     @Override
     public void call(CallRequest request, StreamObserver<CallResponse> responses) {
-        if (!validCellId("destination_cell_id", request.getDestinationCellId(), responses)
-                || !validTopic("topic", request.getTopic(), responses)
-                || !validPayload(request.getPayload(), responses)) {
-            return;
-        }
-        if (request.getDestinationCellId().equals(identity.cellId())) {
-            responses.onError(GrpcErrors.invalidArgument("destination_cell_id", "is this cell"));
+        if (!validMessage(request.getDestinationCellId(), request.getTopic(), request.getPayload(), responses)) {
             return;
         }
         long deadline = deadlineNanos(properties.routing().callTimeout());
@@ -500,6 +488,19 @@ public class NetworkGrpcService extends NetworkServiceImplBase {
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------
+
+    /** A message for another cell (Send, Call): its destination, topic and payload. */
+    private boolean validMessage(String destination, String topic, ByteString payload, StreamObserver<?> responses) {
+        if (!validCellId("destination_cell_id", destination, responses) || !validTopic("topic", topic, responses)
+                || !validPayload(payload, responses)) {
+            return false;
+        }
+        if (destination.equals(identity.cellId())) {
+            responses.onError(GrpcErrors.invalidArgument("destination_cell_id", "is this cell"));
+            return false;
+        }
+        return true;
+    }
 
     private static boolean validCellId(String field, String value, StreamObserver<?> responses) {
         if (!CELL_ID.matcher(value).matches()) {

@@ -73,8 +73,8 @@ public class Router implements Links.Handler {
     private final SecureRandom random = new SecureRandom();
     private final EnvelopeVerifier verifier;
     private final Blacklist blacklist;
-    private final Map<String, String> blacklistReasons = new ConcurrentHashMap<>();
-    private final Map<String, Long> blacklistSince = new ConcurrentHashMap<>();
+    /** Why and since when each blacklisted cell is (the engine keeps only until when). */
+    private final Map<String, BanNote> banNotes = new ConcurrentHashMap<>();
     private final RoutingTable table;
     private final Map<String, Inbox> internal = new ConcurrentHashMap<>();
     private final Endpoints endpoints;
@@ -82,10 +82,10 @@ public class Router implements Links.Handler {
     private final Map<String, PendingAck> pendingAcks = new ConcurrentHashMap<>();
     /** Envelopes relayed and not yet acknowledged downstream: where the acknowledgement goes back to. */
     private final Map<String, Relay> relaying = new ConcurrentHashMap<>();
-    private final Recent seenBroadcasts;
+    private final Recent<Boolean> seenBroadcasts;
     /** What became of recent envelopes for this cell (delivered, or the reject): a retry gets the same answer. */
-    private final Outcomes outcomes;
-    private final Recent forwarded;
+    private final Recent<RejectReason> outcomes;
+    private final Recent<Boolean> forwarded;
     private final ScheduledExecutorService timers;
     private volatile Function<String, String> addressBook = id -> null;
     private volatile Function<String, String> memberAt = address -> null;
@@ -110,9 +110,9 @@ public class Router implements Links.Handler {
                 properties.blacklistWindow().toMillis(), properties.blacklistBan().toMillis(), 10_000));
         this.table = new RoutingTable(identity.cellId(), properties.routing().maxHops());
         int dedup = properties.routing().dedupCapacity();
-        this.seenBroadcasts = new Recent(dedup);
-        this.outcomes = new Outcomes(dedup);
-        this.forwarded = new Recent(dedup);
+        this.seenBroadcasts = new Recent<>(dedup);
+        this.outcomes = new Recent<>(dedup);
+        this.forwarded = new Recent<>(dedup);
         this.endpoints = new Endpoints(this, clock);
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "p2p-router");
@@ -290,7 +290,7 @@ public class Router implements Links.Handler {
         link.bytesIn.add(size);
         stats.in(m.getTopic(), size);
         if (broadcast) {
-            if (!seenBroadcasts.add(m.getMessageId())) {
+            if (!seenBroadcasts.add(m.getMessageId(), Boolean.TRUE)) {
                 stats.duplicate();
                 return;
             }
@@ -354,7 +354,7 @@ public class Router implements Links.Handler {
     private void relay(Link from, CellMessage m, int size) {
         String id = m.getMessageId();
         // remembered first: a retry after a NO_ROUTE is judged again, not taken for a replay
-        forwarded.add(id);
+        forwarded.add(id, Boolean.TRUE);
         if (m.getTtl() <= 1) {
             reject(from, m, RejectReason.REJECT_REASON_TTL_EXPIRED, false);
             return;
@@ -432,9 +432,8 @@ public class Router implements Links.Handler {
                 banned = blacklist.recordReject(link.peerCellId(), now);
             }
             if (banned) {
-                blacklistReasons.put(link.peerCellId(), "too many bad messages (" + properties.blacklistThreshold()
-                        + " in " + properties.blacklistWindow() + ")");
-                blacklistSince.put(link.peerCellId(), now);
+                banNotes.put(link.peerCellId(), new BanNote("too many bad messages (" + properties.blacklistThreshold()
+                        + " in " + properties.blacklistWindow() + ")", false, now));
                 log.warn("cell {} blacklisted for {}: too many bad messages", link.peerCellId(), properties.blacklistBan());
                 links.disconnect(link.peerCellId(), GoodbyeReason.GOODBYE_REASON_BLACKLISTED, "too many bad messages",
                         Status.PERMISSION_DENIED.withDescription("blacklisted: too many bad messages"));
@@ -682,7 +681,7 @@ public class Router implements Links.Handler {
 
     /** Floods a broadcast this cell signed to every link; returns how many took it. */
     public int broadcast(CellMessage m) {
-        seenBroadcasts.add(m.getMessageId());
+        seenBroadcasts.add(m.getMessageId(), Boolean.TRUE);
         int n = 0;
         LinkFrame frame = LinkFrame.newBuilder().setMessage(m).build();
         for (Link link : links.all()) {
@@ -707,8 +706,7 @@ public class Router implements Links.Handler {
         synchronized (blacklist) {
             blacklist.ban(cellId, now, untilMillis);
         }
-        blacklistReasons.put(cellId, "manual: " + reason);
-        blacklistSince.put(cellId, now);
+        banNotes.put(cellId, new BanNote("manual: " + reason, true, now));
         links.disconnect(cellId, GoodbyeReason.GOODBYE_REASON_BLACKLISTED, reason,
                 Status.PERMISSION_DENIED.withDescription("blacklisted by the operator"));
     }
@@ -719,8 +717,7 @@ public class Router implements Links.Handler {
         synchronized (blacklist) {
             blacklist.unban(cellId);
         }
-        blacklistReasons.remove(cellId);
-        blacklistSince.remove(cellId);
+        banNotes.remove(cellId);
         return was;
     }
 
@@ -728,15 +725,19 @@ public class Router implements Links.Handler {
     public record Ban(String cellId, String reason, boolean manual, long sinceMillis, long untilMillis) {
     }
 
+    private record BanNote(String reason, boolean manual, long sinceMillis) {
+    }
+
+    private static final BanNote NO_NOTE = new BanNote("", false, 0);
+
     public java.util.List<Ban> blacklist() {
         Map<String, Long> banned;
         synchronized (blacklist) {
             banned = blacklist.banned(clock.millis());
         }
         return banned.entrySet().stream().sorted(Map.Entry.comparingByKey()).map(e -> {
-            String reason = blacklistReasons.getOrDefault(e.getKey(), "");
-            return new Ban(e.getKey(), reason, reason.startsWith("manual: "), blacklistSince.getOrDefault(e.getKey(), 0L),
-                    e.getValue());
+            BanNote note = banNotes.getOrDefault(e.getKey(), NO_NOTE);
+            return new Ban(e.getKey(), note.reason(), note.manual(), note.sinceMillis(), e.getValue());
         }).toList();
     }
 
@@ -754,43 +755,33 @@ public class Router implements Links.Handler {
         endpoints.close();
     }
 
-    /** A bounded map of recent message ids to what became of them (oldest forgotten first). */
-    static final class Outcomes {
-        private final Map<String, RejectReason> ids;
-
-        Outcomes(int capacity) {
-            this.ids = new LinkedHashMap<>(1024, 0.75f, false) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, RejectReason> eldest) {
-                    return size() > capacity;
-                }
-            };
-        }
-
-        synchronized void put(String id, RejectReason outcome) {
-            ids.put(id, outcome);
-        }
-
-        synchronized RejectReason get(String id) {
-            return ids.get(id);
-        }
-    }
-
-    /** A bounded set of recent message ids (oldest forgotten first). */
-    static final class Recent {
-        private final Map<String, Boolean> ids;
+    /**
+     * Recent message ids, bounded (the oldest are forgotten first), with what this cell noted of each: broadcasts
+     * seen, envelopes forwarded, and what became of envelopes for this cell.
+     */
+    static final class Recent<V> {
+        private final Map<String, V> ids;
 
         Recent(int capacity) {
             this.ids = new LinkedHashMap<>(1024, 0.75f, false) {
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
                     return size() > capacity;
                 }
             };
         }
 
-        synchronized boolean add(String id) {
-            return ids.put(id, Boolean.TRUE) == null;
+        /** Notes {@code id} unless already noted; false when it was. */
+        synchronized boolean add(String id, V value) {
+            return ids.putIfAbsent(id, value) == null;
+        }
+
+        synchronized void put(String id, V value) {
+            ids.put(id, value);
+        }
+
+        synchronized V get(String id) {
+            return ids.get(id);
         }
 
         synchronized boolean contains(String id) {

@@ -74,6 +74,7 @@ public final class ConsensusEngine {
     private final String self;
     private final Crypto crypto;
     private final String chainId;
+    private final String genesisId;
 
     // safety (persisted)
     private long highestVoteRound;
@@ -146,6 +147,7 @@ public final class ConsensusEngine {
         this.self = self;
         this.crypto = crypto;
         this.chainId = validators.chainId();
+        this.genesisId = Block.genesis(chainId).id();
         this.highestVoteRound = safety.highestVoteRound();
         this.highestQcRound = safety.highestQcRound();
         if (committed.isEmpty()) {
@@ -159,9 +161,8 @@ public final class ConsensusEngine {
         this.committedId = committedTip.id();
         this.committedHeight = committedTip.height();
         this.committedRound = committedTip.round();
-        Block genesis = Block.genesis(chainId);
         this.highQc = safety.highQc() != null ? safety.highQc()
-                : new QC(0, genesis.id(), 0, Collections.emptySortedMap());
+                : new QC(0, genesisId, 0, Collections.emptySortedMap());
         this.currentRound = Math.max(highQc.round() + 1, 1);
         List<Block> above = new ArrayList<>(tree);
         above.sort(java.util.Comparator.comparingLong(Block::height));
@@ -462,7 +463,7 @@ public final class ConsensusEngine {
             return false;
         }
         if (qc.isGenesis()) {
-            return qc.blockId().equals(Block.genesis(chainId).id());
+            return qc.blockId().equals(genesisId);
         }
         String key = "qc|" + qc.round() + "|" + qc.blockId() + "|" + qc.signatures().keySet();
         if (verified.containsKey(key)) {

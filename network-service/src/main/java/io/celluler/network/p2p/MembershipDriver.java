@@ -93,9 +93,9 @@ public class MembershipDriver implements SmartLifecycle {
     @Override
     public void start() {
         String address = links.listenAddress();
+        io.celluler.proto.p2p.v1.Hello hello = links.hello(ByteString.EMPTY);
         Member self = Member.newBuilder().setPublicKey(ByteString.copyFrom(identity.publicKey()))
-                .setSoftwareVersion(links.hello(ByteString.EMPTY).getSoftwareVersion())
-                .addAllCapabilities(links.hello(ByteString.EMPTY).getCapabilitiesList()).build();
+                .setSoftwareVersion(hello.getSoftwareVersion()).addAllCapabilities(hello.getCapabilitiesList()).build();
         // a restarted cell comes back with a higher incarnation than it died with
         long incarnation = clock.millis() / 1000;
         engine = new Membership(MembershipConfig.lan(), identity.cellId(), address, meta(self), incarnation,

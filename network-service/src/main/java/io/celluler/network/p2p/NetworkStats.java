@@ -45,6 +45,7 @@ public class NetworkStats {
     private final MeterRegistry meters;
     private final Map<String, Topic> topics = new ConcurrentHashMap<>();
     private final Map<RejectReason, LongAdder> rejected = new ConcurrentHashMap<>();
+    private final Map<RejectReason, Counter> rejectedCounters = new ConcurrentHashMap<>();
     private final LongAdder linksOpened = new LongAdder();
     private final AtomicInteger linksOpen = new AtomicInteger();
     private final LongAdder relayed = new LongAdder();
@@ -97,7 +98,8 @@ public class NetworkStats {
 
     void rejected(RejectReason reason) {
         rejected.computeIfAbsent(reason, r -> new LongAdder()).increment();
-        meters.counter("celluler.network.envelopes.rejected", "reason", reason.name()).increment();
+        rejectedCounters.computeIfAbsent(reason,
+                r -> meters.counter("celluler.network.envelopes.rejected", "reason", r.name())).increment();
     }
 
     void linkOpened() {

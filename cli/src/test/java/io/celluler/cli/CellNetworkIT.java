@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
@@ -33,14 +32,11 @@ import io.celluler.proto.network.v1.PeerInfo;
 import io.celluler.proto.network.v1.ReceivedMessage;
 import io.celluler.proto.network.v1.SendRequest;
 import io.celluler.proto.network.v1.SendResponse;
-import io.celluler.proto.network.v1.SubscribeRequest;
-import io.celluler.proto.network.v1.SubscribeResponse;
 import io.celluler.proto.p2p.v1.CellMessage;
 import io.celluler.proto.p2p.v1.LinkFrame;
 import io.celluler.proto.p2p.v1.RejectReason;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -232,22 +228,6 @@ class CellNetworkIT {
     }
 
     private BlockingQueue<ReceivedMessage> subscribe(int k, String topic) {
-        BlockingQueue<ReceivedMessage> q = new LinkedBlockingQueue<>();
-        NetworkServiceGrpc.newStub(channels.get(k)).subscribe(SubscribeRequest.newBuilder().setTopic(topic).build(),
-                new StreamObserver<SubscribeResponse>() {
-                    @Override
-                    public void onNext(SubscribeResponse r) {
-                        q.add(r.getMessage());
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
-        return q;
+        return io.celluler.network.grpc.TopicInbox.subscribe(channels.get(k), topic);
     }
 }

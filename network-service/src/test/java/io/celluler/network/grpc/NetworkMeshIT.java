@@ -32,8 +32,6 @@ import io.celluler.proto.network.v1.SendRequest;
 import io.celluler.proto.network.v1.SendResponse;
 import io.celluler.proto.network.v1.ServeRequest;
 import io.celluler.proto.network.v1.ServeResponse;
-import io.celluler.proto.network.v1.SubscribeRequest;
-import io.celluler.proto.network.v1.SubscribeResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -125,22 +123,7 @@ class NetworkMeshIT {
 
     /** Subscribes on a cell; messages land in the returned queue. */
     BlockingQueue<ReceivedMessage> subscribe(int cell, String topic) throws InterruptedException {
-        BlockingQueue<ReceivedMessage> q = new LinkedBlockingQueue<>();
-        NetworkServiceGrpc.newStub(channels.get(cell)).subscribe(SubscribeRequest.newBuilder().setTopic(topic).build(),
-                new StreamObserver<>() {
-                    @Override
-                    public void onNext(SubscribeResponse r) {
-                        q.add(r.getMessage());
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
+        BlockingQueue<ReceivedMessage> q = TopicInbox.subscribe(channels.get(cell), topic);
         // the subscription is registered when the call reaches the server
         Thread.sleep(300);
         return q;

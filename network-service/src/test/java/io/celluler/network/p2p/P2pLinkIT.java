@@ -219,23 +219,7 @@ class P2pLinkIT {
             assertThat(sent.get(10, TimeUnit.SECONDS).getAcknowledged()).isTrue();
 
             // f sends one envelope twice (its ack was lost, say): both acknowledged, delivered once
-            java.util.concurrent.BlockingQueue<Object> inbox = new java.util.concurrent.LinkedBlockingQueue<>();
-            io.celluler.proto.network.v1.NetworkServiceGrpc.newStub(api).subscribe(
-                    io.celluler.proto.network.v1.SubscribeRequest.newBuilder().setTopic("test.once").build(),
-                    new io.grpc.stub.StreamObserver<>() {
-                        @Override
-                        public void onNext(io.celluler.proto.network.v1.SubscribeResponse r) {
-                            inbox.add(r.getMessage());
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                        }
-                    });
+            var inbox = io.celluler.network.grpc.TopicInbox.subscribe(api, "test.once");
             Thread.sleep(300);
             CellMessage once = link.envelope(cellId, "test.once", Instant.now(), 10);
             link.frame(LinkFrame.newBuilder().setMessage(once));

@@ -83,6 +83,7 @@ public final class ConsensusEngine {
 
     // pacemaker
     private long now;
+    private long wallMillis;
     private long currentRound = 1;
     private long roundStartTick;
     private long roundDeadlineTick;
@@ -147,7 +148,7 @@ public final class ConsensusEngine {
         this.self = self;
         this.crypto = crypto;
         this.chainId = validators.chainId();
-        this.genesisId = Block.genesis(chainId).id();
+        this.genesisId = Block.genesis(validators).id();
         this.highestVoteRound = safety.highestVoteRound();
         this.highestQcRound = safety.highestQcRound();
         if (committed.isEmpty()) {
@@ -190,13 +191,22 @@ public final class ConsensusEngine {
     /** A validator of a new chain: the genesis block, nothing voted. */
     public static ConsensusEngine genesis(ConsensusConfig cfg, Validators validators, String self, Crypto crypto) {
         return new ConsensusEngine(cfg, validators, self, crypto, SafetyState.INITIAL,
-                List.of(Block.genesis(validators.chainId())), List.of());
+                List.of(Block.genesis(validators)), List.of());
     }
 
     // ---- inputs -----------------------------------------------------------------------------------------
 
     /** Advances time by one tick: round timeouts, and proposing when this validator leads. */
     public void tick() {
+        tick(wallMillis);
+    }
+
+    /**
+     * As {@link #tick()}, telling the time of the driver's clock: it only dates the blocks this validator proposes
+     * (informational; never used for a decision).
+     */
+    public void tick(long wallClockMillis) {
+        wallMillis = Math.max(wallMillis, wallClockMillis);
         now++;
         if (now >= roundDeadlineTick) {
             localTimeout();
@@ -244,7 +254,7 @@ public final class ConsensusEngine {
 
     private void onProposal(String from, Proposal p) {
         Block b = p.block();
-        if (!b.proposer().equals(from) || !b.consistent(chainId) || b.txs().size() > cfg.maxBlockTxs()
+        if (!b.proposer().equals(from) || !wellFormed(b) || b.txs().size() > cfg.maxBlockTxs()
                 || b.bytes() > cfg.maxBlockBytes() || b.round() < 1
                 || !crypto.verify(from, Messages.proposalBytes(chainId, b.id()), p.signature())
                 || !validQc(b.justify()) || p.lastRoundTc() != null && !validTc(p.lastRoundTc())) {
@@ -288,7 +298,7 @@ public final class ConsensusEngine {
             highestQcRound = Math.max(highestQcRound, qc.round());
             safetyDirty = true;
             Vote vote = new Vote(b.round(), b.id(), b.height(), self,
-                    crypto.sign(Messages.voteBytes(chainId, b.round(), b.id())));
+                    crypto.sign(Messages.voteBytes(chainId, b.round(), b.height(), b.id())));
             // to everyone, not only the next leader: a silent next leader then costs one round, not the QC
             outbox.add(new Outbound(null, vote));
             onVote(self, vote);
@@ -307,24 +317,25 @@ public final class ConsensusEngine {
             }
             return;
         }
-        if (!crypto.verify(v.voter(), Messages.voteBytes(chainId, v.round(), v.blockId()), v.signature())) {
+        Block known = known(v.blockId());
+        if (known != null && known.height() != v.height()
+                || !crypto.verify(v.voter(), Messages.voteBytes(chainId, v.round(), v.height(), v.blockId()), v.signature())) {
             reject("vote signature");
             return;
         }
         voted.put(v.voter(), v.blockId());
         SortedMap<String, byte[]> sigs = votes.computeIfAbsent(v.round(), r -> new LinkedHashMap<>())
-                .computeIfAbsent(v.blockId(), id -> new TreeMap<>());
+                .computeIfAbsent(voteKey(v.blockId(), v.height()), id -> new TreeMap<>());
         sigs.put(v.voter(), v.signature());
         if (v.round() == currentRound && highestVoteRound < currentRound && known(v.blockId()) == null
                 && validators.stakeOf(sigs.keySet()) >= validators.honestMinority()) {
             // the proposal did not reach us but honest validators voted for it: fetch it and vote too
             askSync(v.voter(), v.blockId());
         }
-        String key = v.round() + "|" + v.blockId();
+        String key = v.round() + "|" + voteKey(v.blockId(), v.height());
         if (validators.stakeOf(sigs.keySet()) >= validators.quorum() && formedQcs.add(key)) {
-            Block b = known(v.blockId());
-            QC qc = new QC(v.round(), v.blockId(), b != null ? b.height() : v.height(), new TreeMap<>(sigs));
-            verified.put("qc|" + key + "|" + sigs.keySet(), Boolean.TRUE);
+            QC qc = new QC(v.round(), v.blockId(), v.height(), new TreeMap<>(sigs));
+            verified.put(qcKey(qc), Boolean.TRUE);
             processQc(qc);
             maybePropose();
         }
@@ -361,7 +372,8 @@ public final class ConsensusEngine {
             batch.add(tx);
             bytes += tx.size();
         }
-        Block b = Block.create(chainId, currentRound, parent.height() + 1, highQc, self, batch);
+        Block b = Block.create(validators, currentRound, parent.height() + 1, highQc, self, batch,
+                Math.max(wallMillis, parent.proposedAtMillis()));
         proposedRound = currentRound;
         Proposal p = new Proposal(b, afterQc ? null : lastRoundTc, crypto.sign(Messages.proposalBytes(chainId, b.id())));
         outbox.add(new Outbound(null, p));
@@ -465,14 +477,14 @@ public final class ConsensusEngine {
         if (qc.isGenesis()) {
             return qc.blockId().equals(genesisId);
         }
-        String key = "qc|" + qc.round() + "|" + qc.blockId() + "|" + qc.signatures().keySet();
+        String key = qcKey(qc);
         if (verified.containsKey(key)) {
             return true;
         }
         if (validators.stakeOf(qc.signatures().keySet()) < validators.quorum()) {
             return false;
         }
-        byte[] text = Messages.voteBytes(chainId, qc.round(), qc.blockId());
+        byte[] text = Messages.voteBytes(chainId, qc.round(), qc.height(), qc.blockId());
         for (Map.Entry<String, byte[]> e : qc.signatures().entrySet()) {
             if (!validators.contains(e.getKey()) || !crypto.verify(e.getKey(), text, e.getValue())) {
                 return false;
@@ -660,7 +672,7 @@ public final class ConsensusEngine {
                 askSync(from, b.parentId());
                 return;
             }
-            if (!b.consistent(chainId) || b.height() != parent.height() + 1 || !validQc(b.justify())) {
+            if (!wellFormed(b) || b.height() != parent.height() + 1 || !validQc(b.justify())) {
                 reject("invalid sync block");
                 return;
             }
@@ -670,7 +682,7 @@ public final class ConsensusEngine {
         for (Block b : r.blocks()) {
             if (b.round() == currentRound && blocks.containsKey(b.id()) && b.proposer().equals(validators.leader(currentRound))) {
                 Map<String, SortedMap<String, byte[]>> round = votes.get(currentRound);
-                SortedMap<String, byte[]> backing = round == null ? null : round.get(b.id());
+                SortedMap<String, byte[]> backing = round == null ? null : round.get(voteKey(b.id(), b.height()));
                 if (backing != null && validators.stakeOf(backing.keySet()) >= validators.honestMinority()) {
                     maybeVote(b, lastRoundTc);
                 }
@@ -697,6 +709,19 @@ public final class ConsensusEngine {
         if (highQc.blockId().equals(b.id())) {
             tryCommit(b, highQc);
         }
+    }
+
+    /** Id and root match the content, and the block names this validator set. */
+    private boolean wellFormed(Block b) {
+        return b.validatorSetHash().equals(validators.setHash()) && b.consistent(chainId);
+    }
+
+    private static String voteKey(String blockId, long height) {
+        return blockId + "@" + height;
+    }
+
+    private static String qcKey(QC qc) {
+        return "qc|" + qc.round() + "|" + qc.height() + "|" + qc.blockId() + "|" + qc.signatures().keySet();
     }
 
     private void trimWaiting() {

@@ -1,8 +1,5 @@
 package io.celluler.consensus.engine;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.SortedMap;
 
@@ -41,37 +38,57 @@ public final class Messages {
         }
     }
 
-    /** A block: the leader's proposal for a round, extending the block its QC certifies. */
+    /**
+     * A block: the leader's proposal for a round, extending the block its QC certifies. Its id is the hash of its
+     * header ({@link #headerBytes}): every field but the transactions themselves, which the root covers.
+     *
+     * @param validatorSetHash the validator set that certifies it ({@link Validators#setHash()})
+     * @param proposedAtMillis the proposer's clock when proposing: informational, not used for safety
+     */
     public record Block(String id, long round, long height, String parentId, QC justify, String proposer, List<Tx> txs,
-            String txRoot) {
+            String txRoot, String validatorSetHash, long proposedAtMillis) {
 
         /** A block with its transaction root and id computed. */
-        public static Block create(String chainId, long round, long height, QC justify, String proposer, List<Tx> txs) {
+        public static Block create(Validators validators, long round, long height, QC justify, String proposer, List<Tx> txs,
+                long proposedAtMillis) {
             String root = Merkle.root(txs);
-            return new Block(idOf(chainId, round, height, justify.blockId(), justify.round(), proposer, root), round, height,
-                    justify.blockId(), justify, proposer, List.copyOf(txs), root);
+            String id = idOf(validators.chainId(), round, height, justify.blockId(), justify.round(), root, txs.size(),
+                    validators.setHash(), proposer, proposedAtMillis);
+            return new Block(id, round, height, justify.blockId(), justify, proposer, List.copyOf(txs), root,
+                    validators.setHash(), proposedAtMillis);
         }
 
-        public static Block genesis(String chainId) {
+        /** Height 0: the block every chain starts from, the same on every validator of the set. */
+        public static Block genesis(Validators validators) {
             String root = Merkle.root(List.of());
-            String id = idOf(chainId, 0, 0, "", 0, "", root);
-            return new Block(id, 0, 0, "", null, "", List.of(), root);
+            String id = idOf(validators.chainId(), 0, 0, "", 0, root, 0, validators.setHash(), "", 0);
+            return new Block(id, 0, 0, "", null, "", List.of(), root, validators.setHash(), 0);
         }
 
         /** Whether the id and the transaction root are what the content says (a forged block fails). */
         public boolean consistent(String chainId) {
             String root = Merkle.root(txs);
             return root.equals(txRoot) && justify != null && justify.blockId().equals(parentId)
-                    && id.equals(idOf(chainId, round, height, parentId, justify.round(), proposer, root));
+                    && id.equals(idOf(chainId, round, height, parentId, justify.round(), root, txs.size(),
+                            validatorSetHash, proposer, proposedAtMillis));
         }
 
-        static String idOf(String chainId, long round, long height, String parentId, long justifyRound, String proposer,
-                String txRoot) {
-            MessageDigest d = Sha256.newDigest();
-            d.update(("block|" + chainId + "|").getBytes(StandardCharsets.UTF_8));
-            d.update(ByteBuffer.allocate(24).putLong(round).putLong(height).putLong(justifyRound).array());
-            d.update(("|" + parentId + "|" + proposer + "|" + txRoot).getBytes(StandardCharsets.UTF_8));
-            return Sha256.hex(d.digest());
+        /**
+         * The header's canonical bytes ({@link Canonical}; the block id is their SHA-256): domain
+         * {@code celluler.consensus.v1.BlockHeader}, then chain id, height, view, the view of the QC it extends,
+         * parent id, transaction root, transaction count, validator set hash, proposer, proposal time (ms).
+         */
+        public static byte[] headerBytes(String chainId, long round, long height, String parentId, long justifyRound,
+                String txRoot, int txCount, String validatorSetHash, String proposer, long proposedAtMillis) {
+            return Canonical.of("celluler.consensus.v1.BlockHeader").str(chainId).u64(height).u64(round).u64(justifyRound)
+                    .str(parentId).str(txRoot).u32(txCount).str(validatorSetHash).str(proposer).u64(proposedAtMillis)
+                    .bytes();
+        }
+
+        static String idOf(String chainId, long round, long height, String parentId, long justifyRound, String txRoot,
+                int txCount, String validatorSetHash, String proposer, long proposedAtMillis) {
+            return Sha256.hexOf(headerBytes(chainId, round, height, parentId, justifyRound, txRoot, txCount,
+                    validatorSetHash, proposer, proposedAtMillis));
         }
 
         public int bytes() {
@@ -107,17 +124,20 @@ public final class Messages {
     public record SyncResponse(List<Block> blocks) implements Message {
     }
 
-    // ---- what is signed -----------------------------------------------------------------------------------
+    // ---- what is signed (see Canonical) ----------------------------------------------------------------------
 
-    public static byte[] voteBytes(String chainId, long round, String blockId) {
-        return ("vote|" + chainId + "|" + round + "|" + blockId).getBytes(StandardCharsets.UTF_8);
+    /** A vote (and so each signature of a QC): chain id, view, height, block id. */
+    public static byte[] voteBytes(String chainId, long round, long height, String blockId) {
+        return Canonical.of("celluler.consensus.v1.Vote").str(chainId).u64(round).u64(height).str(blockId).bytes();
     }
 
+    /** A timeout (and so each signature of a TC): chain id, the round given up, the signer's highest QC round. */
     public static byte[] timeoutBytes(String chainId, long round, long highQcRound) {
-        return ("timeout|" + chainId + "|" + round + "|" + highQcRound).getBytes(StandardCharsets.UTF_8);
+        return Canonical.of("celluler.consensus.v1.Timeout").str(chainId).u64(round).u64(highQcRound).bytes();
     }
 
+    /** A proposal: chain id and the block id. */
     public static byte[] proposalBytes(String chainId, String blockId) {
-        return ("proposal|" + chainId + "|" + blockId).getBytes(StandardCharsets.UTF_8);
+        return Canonical.of("celluler.consensus.v1.Proposal").str(chainId).str(blockId).bytes();
     }
 }

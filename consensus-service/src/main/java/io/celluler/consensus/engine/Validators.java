@@ -22,8 +22,18 @@ public final class Validators {
     private final Map<String, Long> stakes;
     private final List<String> order;
     private final long total;
+    private final String setHash;
 
+    /** A set named by the hash of its ids and stakes ({@link #hashOf}). */
     public Validators(String chainId, Map<String, Long> stakes) {
+        this(chainId, stakes, hashOf(stakes, Map.of()));
+    }
+
+    /**
+     * @param setHash what block headers name the set by: the service hashes the validators' public keys in too
+     *                ({@link #hashOf}), so that a proof checked against a trusted set cannot swap a key
+     */
+    public Validators(String chainId, Map<String, Long> stakes, String setHash) {
         if (stakes.isEmpty()) {
             throw new IllegalArgumentException("a validator set needs validators");
         }
@@ -40,6 +50,21 @@ public final class Validators {
         order.forEach(id -> sorted.put(id, stakes.get(id)));
         this.stakes = java.util.Collections.unmodifiableMap(sorted);
         this.total = sum;
+        this.setHash = setHash;
+    }
+
+    /**
+     * The canonical hash of a validator set: domain {@code celluler.consensus.v1.ValidatorSet}, then for each
+     * validator in cell id order its id, its public key (hex; empty when none is given) and its stake.
+     */
+    public static String hashOf(Map<String, Long> stakes, Map<String, String> publicKeysHex) {
+        Canonical c = Canonical.of("celluler.consensus.v1.ValidatorSet").u32(stakes.size());
+        stakes.keySet().stream().sorted().forEach(id -> c.str(id).str(publicKeysHex.getOrDefault(id, "")).u64(stakes.get(id)));
+        return Sha256.hexOf(c.bytes());
+    }
+
+    public String setHash() {
+        return setHash;
     }
 
     public String chainId() {

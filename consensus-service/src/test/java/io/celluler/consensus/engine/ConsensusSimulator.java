@@ -175,7 +175,7 @@ final class ConsensusSimulator {
 
     void restart(Node n) {
         List<Block> recent = new ArrayList<>();
-        recent.add(Block.genesis(validators.chainId()));
+        recent.add(Block.genesis(validators));
         recent.addAll(n.ledger.subList(Math.max(0, n.ledger.size() - cfg.keptCommittedBlocks()), n.ledger.size()));
         n.engine = new ConsensusEngine(cfg, validators, n.id, keys.of(n.id), n.safety, recent, List.copyOf(n.blocks.values()));
         n.up = true;
@@ -217,7 +217,7 @@ final class ConsensusSimulator {
         }
         for (Node n : nodes.values()) {
             if (n.up) {
-                n.engine.tick();
+                n.engine.tick(now * 10); // 10 ms ticks, as the service drives them
                 drain(n);
             }
             if (n.up && now % ledgerSyncTicks == 0) {
@@ -356,7 +356,7 @@ final class ConsensusSimulator {
         byte[] data = ("conflict-" + a.round()).getBytes(StandardCharsets.UTF_8);
         Tx fake = Tx.of(data);
         submitted.add(fake.id()); // a transaction the Byzantine leader made up is still a submitted one
-        Block b = Block.create(validators.chainId(), a.round(), a.height(), a.justify(), n.id, List.of(fake));
+        Block b = Block.create(validators, a.round(), a.height(), a.justify(), n.id, List.of(fake), a.proposedAtMillis());
         Proposal other = new Proposal(b, p.lastRoundTc(), keys.of(n.id).sign(Messages.proposalBytes(validators.chainId(), b.id())));
         List<Outbound> out = new ArrayList<>();
         List<String> others = validators.ids().stream().filter(id -> !id.equals(n.id)).toList();
@@ -389,9 +389,9 @@ final class ConsensusSimulator {
         FakeCrypto signer = keys.of(n.id);
         return switch (random.nextInt(3)) {
             case 0 -> new Proposal(new Block(Sha256.hexOf(new byte[] {1}), b.round(), b.height(), b.parentId(), b.justify(),
-                    b.proposer(), b.txs(), b.txRoot()), p.lastRoundTc(), p.signature());
+                    b.proposer(), b.txs(), b.txRoot(), b.validatorSetHash(), b.proposedAtMillis()), p.lastRoundTc(), p.signature());
             case 1 -> {
-                Block wrongHeight = Block.create(validators.chainId(), b.round(), b.height() + 5, b.justify(), n.id, b.txs());
+                Block wrongHeight = Block.create(validators, b.round(), b.height() + 5, b.justify(), n.id, b.txs(), b.proposedAtMillis());
                 yield new Proposal(wrongHeight, p.lastRoundTc(),
                         signer.sign(Messages.proposalBytes(validators.chainId(), wrongHeight.id())));
             }
@@ -399,7 +399,7 @@ final class ConsensusSimulator {
                 TreeMap<String, byte[]> fakeSigs = new TreeMap<>();
                 validators.ids().forEach(id -> fakeSigs.put(id, new byte[32]));
                 Messages.QC fakeQc = new Messages.QC(b.round() - 1, Sha256.hexOf(new byte[] {2}), b.height() - 1, fakeSigs);
-                Block bad = Block.create(validators.chainId(), b.round(), b.height(), fakeQc, n.id, b.txs());
+                Block bad = Block.create(validators, b.round(), b.height(), fakeQc, n.id, b.txs(), b.proposedAtMillis());
                 yield new Proposal(bad, p.lastRoundTc(), signer.sign(Messages.proposalBytes(validators.chainId(), bad.id())));
             }
         };

@@ -187,6 +187,12 @@ public final class Cell implements AutoCloseable {
             args.add("--spring.grpc.server.port=" + s.grpcPort(o.cellIndex()));
             args.add("--spring.grpc.server.host=" + o.bindAddress());
         }
+        if (s.name().equals("consensus-service")) {
+            // validators talk through this cell's network-service
+            args.add("--celluler.consensus.network-address=" + o.bindAddress() + ":"
+                    + CellService.ALL.stream().filter(x -> x.name().equals("network-service")).findFirst().orElseThrow()
+                            .grpcPort(o.cellIndex()));
+        }
         if (s.name().equals("network-service")) {
             args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));
             args.add("--celluler.network.p2p-host=" + o.bindAddress());

@@ -60,12 +60,14 @@ public final class ConsensusEngine {
 
     /**
      * What the driver does next, in this order: persist {@code safety} (when not null) and {@code blocks} (added to
-     * the block tree) durably, then send {@code messages}, then apply {@code commits}.
+     * the block tree) durably, then send {@code messages}, then apply {@code commits}. {@code expired}: ids of
+     * pooled transactions whose {@link Tx#validUntilHeight} passed without a commit; they left the pool.
      */
-    public record Ready(SafetyState safety, List<Block> blocks, List<Outbound> messages, List<Commit> commits) {
+    public record Ready(SafetyState safety, List<Block> blocks, List<Outbound> messages, List<Commit> commits,
+            List<String> expired) {
 
         public boolean isEmpty() {
-            return safety == null && blocks.isEmpty() && messages.isEmpty() && commits.isEmpty();
+            return safety == null && blocks.isEmpty() && messages.isEmpty() && commits.isEmpty() && expired.isEmpty();
         }
     }
 
@@ -87,6 +89,7 @@ public final class ConsensusEngine {
     private long currentRound = 1;
     private long roundStartTick;
     private long roundDeadlineTick;
+    private long roundTimeoutTicks;
     private TC lastRoundTc;
     private TC highTc;
     private long proposedRound;
@@ -111,6 +114,7 @@ public final class ConsensusEngine {
 
     // transactions
     private final Map<String, Tx> pool = new LinkedHashMap<>();
+    private final TreeMap<Long, List<String>> expiries = new TreeMap<>();
     private final Map<String, Boolean> recentlyCommitted = new LinkedHashMap<>(16, 0.75f, false) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
@@ -129,6 +133,7 @@ public final class ConsensusEngine {
     private final List<Outbound> outbox = new ArrayList<>();
     private final List<Block> inserted = new ArrayList<>();
     private final List<Commit> commits = new ArrayList<>();
+    private final List<String> expired = new ArrayList<>();
     private long rejected;
     private String lastRejection = "";
 
@@ -214,14 +219,42 @@ public final class ConsensusEngine {
         maybePropose();
     }
 
-    /** Offers a transaction for ordering; false when the pool is full or it is known. */
-    public boolean submit(Tx tx) {
-        if (pool.size() >= cfg.maxPoolTxs() || pool.containsKey(tx.id()) || recentlyCommitted.containsKey(tx.id())
-                || tx.size() > cfg.maxBlockBytes()) {
-            return false;
+    /** What {@link #submit} made of a transaction. */
+    public enum Admission { ADMITTED, KNOWN, POOL_FULL, TOO_LARGE, EXPIRED }
+
+    /** Offers a transaction for ordering. */
+    public Admission submit(Tx tx) {
+        if (pool.containsKey(tx.id()) || recentlyCommitted.containsKey(tx.id())) {
+            return Admission.KNOWN;
+        }
+        if (tx.size() > cfg.maxBlockBytes()) {
+            return Admission.TOO_LARGE;
+        }
+        if (!tx.validAt(committedHeight + 1)) {
+            return Admission.EXPIRED;
+        }
+        if (pool.size() >= cfg.maxPoolTxs()) {
+            return Admission.POOL_FULL;
         }
         pool.put(tx.id(), tx);
-        return true;
+        if (tx.validUntilHeight() != 0) {
+            expiries.computeIfAbsent(tx.validUntilHeight(), h -> new ArrayList<>()).add(tx.id());
+        }
+        return Admission.ADMITTED;
+    }
+
+    /** Takes a transaction out of the pool (the driver's own expiry); false when it was not pooled. */
+    public boolean drop(String txId) {
+        return pool.remove(txId) != null;
+    }
+
+    /** True while the transaction waits in the pool (proposed or not, not yet committed). */
+    public boolean pending(String txId) {
+        return pool.containsKey(txId);
+    }
+
+    public int poolSize() {
+        return pool.size();
     }
 
     /** A message from validator {@code from} (authenticated by the transport). */
@@ -243,10 +276,11 @@ public final class ConsensusEngine {
     public Ready ready() {
         SafetyState s = safetyDirty ? new SafetyState(highestVoteRound, highestQcRound, highQc, highTc) : null;
         safetyDirty = false;
-        Ready r = new Ready(s, List.copyOf(inserted), List.copyOf(outbox), List.copyOf(commits));
+        Ready r = new Ready(s, List.copyOf(inserted), List.copyOf(outbox), List.copyOf(commits), List.copyOf(expired));
         inserted.clear();
         outbox.clear();
         commits.clear();
+        expired.clear();
         return r;
     }
 
@@ -254,7 +288,8 @@ public final class ConsensusEngine {
 
     private void onProposal(String from, Proposal p) {
         Block b = p.block();
-        if (!b.proposer().equals(from) || !wellFormed(b) || b.txs().size() > cfg.maxBlockTxs()
+        if (!b.proposer().equals(from) || !wellFormed(b) || !b.txs().stream().allMatch(tx -> tx.validAt(b.height()))
+                || b.txs().size() > cfg.maxBlockTxs()
                 || b.bytes() > cfg.maxBlockBytes() || b.round() < 1
                 || !crypto.verify(from, Messages.proposalBytes(chainId, b.id()), p.signature())
                 || !validQc(b.justify()) || p.lastRoundTc() != null && !validTc(p.lastRoundTc())) {
@@ -366,7 +401,7 @@ public final class ConsensusEngine {
             if (batch.size() >= cfg.maxBlockTxs()) {
                 break;
             }
-            if (inFlight.contains(tx.id()) || bytes + tx.size() > cfg.maxBlockBytes()) {
+            if (inFlight.contains(tx.id()) || bytes + tx.size() > cfg.maxBlockBytes() || !tx.validAt(parent.height() + 1)) {
                 continue;
             }
             batch.add(tx);
@@ -440,6 +475,15 @@ public final class ConsensusEngine {
         committedId = parent.id();
         committedHeight = parent.height();
         committedRound = parent.round();
+        SortedMap<Long, List<String>> due = expiries.headMap(committedHeight + 1);
+        for (List<String> ids : due.values()) {
+            for (String id : ids) {
+                if (pool.remove(id) != null) {
+                    expired.add(id);
+                }
+            }
+        }
+        due.clear();
         prune();
     }
 
@@ -542,7 +586,8 @@ public final class ConsensusEngine {
         for (long i = 0; i < behind && timeout < cfg.maxRoundTimeoutTicks(); i++) {
             timeout = timeout * 3 / 2;
         }
-        roundDeadlineTick = now + Math.min(timeout, cfg.maxRoundTimeoutTicks());
+        roundTimeoutTicks = Math.min(timeout, cfg.maxRoundTimeoutTicks());
+        roundDeadlineTick = now + roundTimeoutTicks;
     }
 
     private void advanceRound(TC tc) {
@@ -777,6 +822,11 @@ public final class ConsensusEngine {
 
     public String leader() {
         return validators.leader(currentRound);
+    }
+
+    /** The current round's timeout (it grows for rounds without a certificate, up to the cap). */
+    public long roundTimeoutTicks() {
+        return roundTimeoutTicks;
     }
 
     public long nowTicks() {

@@ -46,6 +46,11 @@ public final class LocalNetwork {
             perCell.computeIfAbsent(k, x -> new ArrayList<>()).add(s.substring(colon + 1));
         }
         Files.createDirectories(dir);
+        List<String> common = new ArrayList<>(settings);
+        if (services.isEmpty() || services.contains("consensus-service")) {
+            Path genesis = genesis(dir, n);
+            common.add("celluler.consensus.genesis-file=" + genesis.toAbsolutePath());
+        }
         System.out.printf("Starting a network of %d cells (indexes %d-%d) with data in %s ...%n", n, first, first + n - 1, dir);
         long t0 = System.nanoTime();
         List<Child> children = new ArrayList<>();
@@ -70,7 +75,7 @@ public final class LocalNetwork {
             if (k > 1) {
                 cellSeeds.add(seed1);
             }
-            List<String> sets = new ArrayList<>(settings);
+            List<String> sets = new ArrayList<>(common);
             sets.addAll(perCell.getOrDefault(k, List.of()));
             Child child = launch(dir, k, first + k, bind, cellSeeds, services, sets);
             synchronized (children) {
@@ -110,6 +115,38 @@ public final class LocalNetwork {
         }
         stopped.await();
         return 0;
+    }
+
+    /**
+     * The network's genesis, {@code <dir>/genesis.json}: every cell a validator with stake 100. Each cell's keys are
+     * made here before it starts (its network identity, which names it, and its validator key, which signs its
+     * votes), where its services will find them. An existing genesis of the same cells and keys is kept, so a
+     * network restarted over its data dir goes on with its chain.
+     */
+    static Path genesis(Path dir, int n) throws IOException {
+        Map<String, byte[]> keys = new java.util.LinkedHashMap<>();
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        for (int k = 0; k < n; k++) {
+            Path cellDir = dir.resolve("cell-" + k);
+            var network = io.celluler.core.identity.CellIdentityStore.loadOrCreate(
+                    cellDir.resolve("network-service").resolve("identity"), random);
+            var validator = io.celluler.core.identity.CellIdentityStore.loadOrCreate(
+                    cellDir.resolve("consensus-service").resolve("validator-key"), random);
+            keys.put(network.cellId(), validator.publicKey());
+        }
+        Path file = dir.resolve("genesis.json");
+        if (Files.exists(file)) {
+            io.celluler.consensus.chain.Genesis existing = io.celluler.consensus.chain.Genesis.read(file);
+            Map<String, String> have = new java.util.HashMap<>();
+            existing.validators().forEach(v -> have.put(v.cellId(), v.publicKey()));
+            Map<String, String> want = new java.util.HashMap<>();
+            keys.forEach((id, key) -> want.put(id, java.util.HexFormat.of().formatHex(key)));
+            if (have.equals(want)) {
+                return file;
+            }
+        }
+        io.celluler.consensus.chain.Genesis.equalStakes("celluler-local", java.time.Instant.now(), keys).write(file);
+        return file;
     }
 
     private static Child launch(Path dir, int k, int index, String bind, List<String> seeds, List<String> services,

@@ -123,7 +123,7 @@ public final class LocalNetwork {
      * votes), where its services will find them. An existing genesis of the same cells and keys is kept, so a
      * network restarted over its data dir goes on with its chain.
      */
-    static Path genesis(Path dir, int n) throws IOException {
+    public static Path genesis(Path dir, int n) throws IOException {
         Map<String, byte[]> keys = new java.util.LinkedHashMap<>();
         java.security.SecureRandom random = new java.security.SecureRandom();
         for (int k = 0; k < n; k++) {

@@ -16,22 +16,22 @@ import io.celluler.consensus.engine.Tx;
 import io.celluler.proto.consensus.v1.BlockHeader;
 import io.celluler.proto.consensus.v1.QuorumCertificate;
 import io.celluler.proto.consensus.v1.ValidatorSignature;
-import io.celluler.proto.p2p.consensus.v1.Block;
-import io.celluler.proto.p2p.consensus.v1.BlockRequest;
-import io.celluler.proto.p2p.consensus.v1.BlockResponse;
-import io.celluler.proto.p2p.consensus.v1.ConsensusMessage;
-import io.celluler.proto.p2p.consensus.v1.Proposal;
-import io.celluler.proto.p2p.consensus.v1.QuorumCert;
-import io.celluler.proto.p2p.consensus.v1.SafetyRecord;
-import io.celluler.proto.p2p.consensus.v1.Signature;
-import io.celluler.proto.p2p.consensus.v1.Timeout;
-import io.celluler.proto.p2p.consensus.v1.TimeoutCert;
-import io.celluler.proto.p2p.consensus.v1.TimeoutSignature;
-import io.celluler.proto.p2p.consensus.v1.TransactionBatch;
-import io.celluler.proto.p2p.consensus.v1.Vote;
+import io.celluler.proto.validator.v1.Block;
+import io.celluler.proto.validator.v1.BlockRequest;
+import io.celluler.proto.validator.v1.BlockResponse;
+import io.celluler.proto.validator.v1.ConsensusMessage;
+import io.celluler.proto.validator.v1.Proposal;
+import io.celluler.proto.validator.v1.QuorumCert;
+import io.celluler.proto.validator.v1.SafetyRecord;
+import io.celluler.proto.validator.v1.Signature;
+import io.celluler.proto.validator.v1.Timeout;
+import io.celluler.proto.validator.v1.TimeoutCert;
+import io.celluler.proto.validator.v1.TimeoutSignature;
+import io.celluler.proto.validator.v1.TransactionBatch;
+import io.celluler.proto.validator.v1.Vote;
 
 /**
- * Engine messages to and from their wire form (celluler/p2p/consensus/v1/consensus_p2p.proto), and engine blocks
+ * Engine messages to and from their wire form (celluler/validator/v1/validator.proto), and engine blocks
  * to the API's headers and certificates. Decoding trusts nothing: ids are recomputed by the engine's checks,
  * transaction ids here, and the voter of a vote or timeout is the authenticated sender.
  */

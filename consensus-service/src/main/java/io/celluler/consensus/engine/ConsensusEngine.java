@@ -691,8 +691,11 @@ public final class ConsensusEngine {
     private void onSyncRequest(String from, SyncRequest r) {
         Deque<Block> chain = new ArrayDeque<>();
         Block b = known(r.blockId());
-        while (b != null && chain.size() < cfg.syncBatchBlocks()) {
+        int bytes = 0;
+        // bounded in count and in bytes (one answer is one network message): the asker fetches the rest by parent
+        while (b != null && chain.size() < cfg.syncBatchBlocks() && (chain.isEmpty() || bytes + b.bytes() <= cfg.maxBlockBytes())) {
             chain.push(b);
+            bytes += b.bytes();
             b = b.height() == 0 ? null : known(b.parentId());
         }
         if (!chain.isEmpty()) {

@@ -58,7 +58,7 @@ public class BlockEntity {
         return committedAt;
     }
 
-    /** The block with its transactions, in the wire encoding ({@code celluler.p2p.consensus.v1.Block}). */
+    /** The block with its transactions, in the wire encoding ({@code celluler.validator.v1.Block}). */
     public byte[] blockData() {
         return blockData;
     }

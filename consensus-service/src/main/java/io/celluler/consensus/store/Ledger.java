@@ -168,7 +168,7 @@ public class Ledger {
 
     private static Block decodeBlock(byte[] data) {
         try {
-            Block b = Wire.block(io.celluler.proto.p2p.consensus.v1.Block.parseFrom(data));
+            Block b = Wire.block(io.celluler.proto.validator.v1.Block.parseFrom(data));
             if (b == null) {
                 throw new IllegalStateException("a stored block holds a transaction that does not parse");
             }

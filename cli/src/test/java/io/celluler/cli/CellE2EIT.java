@@ -248,20 +248,42 @@ class CellE2EIT {
 
     @Test
     void unbuiltServiceAnswersUnimplementedNamingItsIssueThroughTheGateway() throws Exception {
-        assertThatThrownBy(() -> ConsensusServiceGrpc.newBlockingStub(gateway).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .getStatus(GetStatusRequest.getDefaultInstance()))
+        assertThatThrownBy(() -> io.celluler.proto.catalog.v1.CatalogServiceGrpc.newBlockingStub(gateway)
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .listEntries(io.celluler.proto.catalog.v1.ListEntriesRequest.getDefaultInstance()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
                     assertThat(e.getStatus().getDescription())
-                            .contains("celluler.consensus.v1.ConsensusService/GetStatus")
-                            .contains("consensus-service issue");
+                            .contains("celluler.catalog.v1.CatalogService/ListEntries")
+                            .contains("catalog-service issue");
                 });
 
         JsonNode doc = json(rest("GET", "/v3/api-docs", null));
-        String statusPath = findPath(doc, "ConsensusService_GetStatus");
-        HttpResponse<byte[]> viaRest = rest("GET", statusPath, null);
+        String listPath = findPath(doc, "CatalogService_ListEntries");
+        HttpResponse<byte[]> viaRest = rest("GET", listPath, null);
         assertThat(viaRest.statusCode()).isEqualTo(501);
-        assertThat(json(viaRest).path("message").asString()).contains("consensus-service issue");
+        assertThat(json(viaRest).path("message").asString()).contains("catalog-service issue");
+    }
+
+    @Test
+    void consensusAnswersThroughTheGatewayOverGrpcAndRest() throws Exception {
+        // the cell is a one-validator chain: a transaction sent through the gateway commits
+        org.awaitility.Awaitility.await("consensus-service ready").atMost(java.time.Duration.ofSeconds(60))
+                .ignoreExceptions().until(() -> ConsensusServiceGrpc.newBlockingStub(gateway)
+                        .withDeadlineAfter(10, TimeUnit.SECONDS).getStatus(GetStatusRequest.getDefaultInstance()).getValidator());
+        var committed = ConsensusServiceGrpc.newBlockingStub(gateway).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .submitTransaction(io.celluler.proto.consensus.v1.SubmitTransactionRequest.newBuilder()
+                        .setTransaction(io.celluler.proto.consensus.v1.Transaction.newBuilder()
+                                .setPayloadType("celluler.test.v1.Note").setPayload(com.google.protobuf.ByteString.copyFromUtf8("e2e")))
+                        .setWaitForCommit(true).build());
+        assertThat(committed.getHeight()).isPositive();
+        HttpResponse<byte[]> status = rest("GET", "/v1/consensus/status", null);
+        assertThat(status.statusCode()).isEqualTo(200);
+        assertThat(Long.parseLong(json(status).path("committedHeight").asString())).isGreaterThanOrEqualTo(committed.getHeight());
+        HttpResponse<byte[]> tx = rest("GET", "/v1/consensus/transactions/" + committed.getTxId(), null);
+        assertThat(tx.statusCode()).isEqualTo(200);
+        assertThat(json(tx).path("status").asString()).isEqualTo("TRANSACTION_STATUS_COMMITTED");
+        assertThat(rest("GET", "/v1/consensus/blocks/0", null).statusCode()).isEqualTo(400);
     }
 
     @Test

@@ -2,9 +2,6 @@ package io.celluler.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -84,16 +81,8 @@ class CellNetworkIT {
                 "--cell-set", "0:celluler.network.denied-peers=127.0.0.1:" + p2p(3),
                 "--cell-set", "3:celluler.network.denied-peers=127.0.0.1:" + p2p(0));
         Process network = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        List<String> lines = new ArrayList<>();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(network.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = out.readLine()) != null) {
-                lines.add(line);
-                if (line.contains("Press Ctrl-C")) {
-                    break;
-                }
-            }
-            String output = String.join("\n", lines);
+        try {
+            String output = UpOutput.untilUp(network);
             assertThat(output).contains("Network of 5 cells up");
             long upAt = System.nanoTime();
             // "  k  pid  gateway  p2p  id" for each cell
@@ -177,9 +166,6 @@ class CellNetworkIT {
 
             // Ctrl-C's path stops every cell process
             network.toHandle().destroy();
-            while ((line = out.readLine()) != null) {
-                lines.add(line);
-            }
             assertThat(network.waitFor(90, TimeUnit.SECONDS)).isTrue();
             for (long pid : pids) {
                 ProcessHandle.of(pid).ifPresent(p -> p.onExit().orTimeout(30, TimeUnit.SECONDS).join());

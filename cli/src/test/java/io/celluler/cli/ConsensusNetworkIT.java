@@ -2,8 +2,6 @@ package io.celluler.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,18 +106,8 @@ class ConsensusNetworkIT {
                 String.valueOf(CELLS), "--cell", String.valueOf(FIRST), "--services", SERVICES, "--data-dir",
                 dataDir.toString()).redirectErrorStream(true).start();
         processes.add(network);
-        List<String> lines = new ArrayList<>();
-        BufferedReader out = new BufferedReader(new InputStreamReader(network.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = out.readLine()) != null) {
-            lines.add(line);
-            if (line.contains("Press Ctrl-C")) {
-                break;
-            }
-        }
-        String output = String.join("\n", lines);
+        String output = UpOutput.untilUp(network);
         assertThat(output).contains("Network of 4 cells up");
-        Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep the pipe drained
         Pattern row = Pattern.compile("^\\s+(\\d)\\s+(\\d+)\\s+\\S+\\s+\\S+\\s+([0-9a-f]{64})$", Pattern.MULTILINE);
         Matcher m = row.matcher(output);
         List<Long> pids = new ArrayList<>();

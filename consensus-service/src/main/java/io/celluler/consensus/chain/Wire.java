@@ -2,7 +2,6 @@ package io.celluler.consensus.chain;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -13,6 +12,7 @@ import io.celluler.consensus.engine.Messages;
 import io.celluler.consensus.engine.Messages.Message;
 import io.celluler.consensus.engine.SafetyState;
 import io.celluler.consensus.engine.Tx;
+import io.celluler.consensus.engine.Validators;
 import io.celluler.proto.consensus.v1.BlockHeader;
 import io.celluler.proto.consensus.v1.QuorumCertificate;
 import io.celluler.proto.consensus.v1.ValidatorSignature;
@@ -232,16 +232,13 @@ public final class Wire {
                 .setJustifyView(b.justify() == null ? 0 : b.justify().round()).build();
     }
 
-    public static QuorumCertificate certificate(Messages.QC qc, Map<String, Long> stakes, String setHash, long totalStake) {
+    public static QuorumCertificate certificate(Messages.QC qc, Validators validators) {
         QuorumCertificate.Builder b = QuorumCertificate.newBuilder().setHeight(qc.height()).setView(qc.round())
-                .setBlockHash(qc.blockId()).setValidatorSetHash(setHash).setTotalStake(totalStake);
-        long signed = 0;
-        for (Map.Entry<String, byte[]> e : qc.signatures().entrySet()) {
-            b.addSignatures(ValidatorSignature.newBuilder().setValidatorCellId(e.getKey())
-                    .setSignature(ByteString.copyFrom(e.getValue())));
-            signed += stakes.getOrDefault(e.getKey(), 0L);
-        }
-        return b.setSignedStake(signed).build();
+                .setBlockHash(qc.blockId()).setValidatorSetHash(validators.setHash()).setTotalStake(validators.total())
+                .setSignedStake(validators.stakeOf(qc.signatures().keySet()));
+        qc.signatures().forEach((v, sig) -> b.addSignatures(ValidatorSignature.newBuilder().setValidatorCellId(v)
+                .setSignature(ByteString.copyFrom(sig))));
+        return b.build();
     }
 
     public static Timestamp millis(long ms) {

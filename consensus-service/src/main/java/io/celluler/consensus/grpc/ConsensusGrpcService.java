@@ -11,7 +11,6 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import com.google.protobuf.Duration;
-import io.celluler.consensus.chain.FinalityProofs;
 import io.celluler.consensus.chain.Transactions;
 import io.celluler.consensus.chain.Wire;
 import io.celluler.consensus.config.ConsensusProperties;
@@ -326,7 +325,7 @@ public class ConsensusGrpcService extends ConsensusServiceImplBase {
             long h = height("height", req.getHeight());
             String txId = req.getTxId().isEmpty() ? null : hex("tx_id", req.getTxId());
             Ledger.Stored s = committed(h);
-            FinalityProof.Builder p = s.finality().toBuilder().setValidatorSet(FinalityProofs.validatorSet(node.genesis()));
+            FinalityProof.Builder p = s.finality().toBuilder().setValidatorSet(node.validatorSet());
             if (txId != null) {
                 int position = -1;
                 for (int i = 0; i < s.block().txs().size(); i++) {
@@ -355,7 +354,7 @@ public class ConsensusGrpcService extends ConsensusServiceImplBase {
                 throw Status.NOT_FOUND.withDescription("height " + req.getHeight() + " is above the committed head "
                         + node.head().height()).asRuntimeException();
             }
-            out.onNext(GetValidatorSetResponse.newBuilder().setValidatorSet(FinalityProofs.validatorSet(node.genesis())).build());
+            out.onNext(GetValidatorSetResponse.newBuilder().setValidatorSet(node.validatorSet()).build());
             out.onCompleted();
         } catch (StatusRuntimeException e) {
             out.onError(e);

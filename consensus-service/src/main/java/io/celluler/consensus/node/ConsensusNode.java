@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.celluler.consensus.chain.Ed25519Crypto;
+import io.celluler.consensus.chain.FinalityProofs;
 import io.celluler.consensus.chain.Genesis;
 import io.celluler.consensus.chain.Wire;
 import io.celluler.consensus.config.ConsensusProperties;
@@ -36,6 +37,7 @@ import io.celluler.core.identity.CellIdentity;
 import io.celluler.core.identity.CellIdentityStore;
 import io.celluler.proto.consensus.v1.BlockHeader;
 import io.celluler.proto.consensus.v1.FinalityProof;
+import io.celluler.proto.consensus.v1.ValidatorSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -74,7 +76,7 @@ public class ConsensusNode implements SmartLifecycle {
     private volatile String startupProblem = "starting";
 
     // set once started (read by API threads)
-    private volatile Genesis genesis;
+    private volatile ValidatorSet validatorSet;
     private volatile Validators validators;
     private volatile String self;
     private volatile Head head = new Head(0, "", Instant.EPOCH);
@@ -144,8 +146,9 @@ public class ConsensusNode implements SmartLifecycle {
         return status == null ? startupProblem : null;
     }
 
-    public Genesis genesis() {
-        return genesis;
+    /** The API's form of the validator set (with keys), made once at start-up. */
+    public ValidatorSet validatorSet() {
+        return validatorSet;
     }
 
     public Validators validators() {
@@ -302,7 +305,7 @@ public class ConsensusNode implements SmartLifecycle {
         committed.addAll(ledger.tail(cfg.keptCommittedBlocks()));
         engine = new ConsensusEngine(cfg, vs, cellId, new Ed25519Crypto(key, g.publicKeys()),
                 ledger.safety(), committed, ledger.tree());
-        this.genesis = g;
+        this.validatorSet = FinalityProofs.validatorSet(g);
         this.validators = vs;
         this.self = cellId;
         ledger.byHeight(ledger.headHeight()).ifPresent(s -> head = new Head(s.block().height(), s.block().id(), s.committedAt()));
@@ -463,7 +466,7 @@ public class ConsensusNode implements SmartLifecycle {
         }
         BlockHeader child = Wire.header(chainId, c.certifiedChild());
         p.addCommitChain(child);
-        p.setCertificate(Wire.certificate(c.childQc(), genesis.stakes(), validators.setHash(), validators.total()));
+        p.setCertificate(Wire.certificate(c.childQc(), validators));
         return p.build();
     }
 

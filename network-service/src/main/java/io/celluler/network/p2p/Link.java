@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
+import io.celluler.core.limits.TokenBucket;
 import io.celluler.proto.p2p.v1.Goodbye;
 import io.celluler.proto.p2p.v1.GoodbyeReason;
 import io.celluler.proto.p2p.v1.Hello;

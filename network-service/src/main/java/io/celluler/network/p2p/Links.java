@@ -21,6 +21,7 @@ import javax.net.ssl.SSLException;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.celluler.core.identity.CellIdentity;
+import io.celluler.core.limits.TokenBucket;
 import io.celluler.network.config.NetworkProperties;
 import io.celluler.network.engine.Hellos;
 import io.celluler.proto.p2p.v1.Capability;

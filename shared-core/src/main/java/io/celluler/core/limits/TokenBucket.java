@@ -1,21 +1,21 @@
-package io.celluler.network.p2p;
+package io.celluler.core.limits;
 
 /** A token bucket: {@code ratePerSecond} tokens a second, at most {@code burst} saved up. Thread-safe. */
-final class TokenBucket {
+public final class TokenBucket {
 
     private final double ratePerNano;
     private final double burst;
     private double tokens;
     private long lastNanos;
 
-    TokenBucket(double ratePerSecond, double burst, long nowNanos) {
+    public TokenBucket(double ratePerSecond, double burst, long nowNanos) {
         this.ratePerNano = ratePerSecond / 1e9;
         this.burst = burst;
         this.tokens = burst;
         this.lastNanos = nowNanos;
     }
 
-    synchronized boolean tryTake(long nowNanos) {
+    public synchronized boolean tryTake(long nowNanos) {
         tokens = Math.min(burst, tokens + (nowNanos - lastNanos) * ratePerNano);
         lastNanos = nowNanos;
         if (tokens >= 1) {
@@ -26,7 +26,7 @@ final class TokenBucket {
     }
 
     /** Nanoseconds until one token is there (0 when there is one now). */
-    synchronized long nanosUntilToken(long nowNanos) {
+    public synchronized long nanosUntilToken(long nowNanos) {
         double have = Math.min(burst, tokens + (nowNanos - lastNanos) * ratePerNano);
         return have >= 1 ? 0 : (long) Math.ceil((1 - have) / ratePerNano);
     }

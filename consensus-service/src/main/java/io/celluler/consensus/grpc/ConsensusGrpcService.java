@@ -107,7 +107,7 @@ public class ConsensusGrpcService extends ConsensusServiceImplBase {
             if (!Transactions.signatureValid(t)) {
                 throw GrpcErrors.invalidArgument("transaction.signature", "does not verify with transaction.sender_public_key");
             }
-            if (ledger.locate(tx.id()).isPresent()) {
+            if (ledger.isCommitted(tx.id())) {
                 throw Status.ALREADY_EXISTS.withDescription("transaction " + tx.id() + " is already committed").asRuntimeException();
             }
             if (!t.getSignature().isEmpty() && !senderLimits.tryAcquire(t.getSenderPublicKey())) {

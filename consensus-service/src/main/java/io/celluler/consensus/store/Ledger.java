@@ -133,6 +133,11 @@ public class Ledger {
         return out;
     }
 
+    /** True once the transaction is in a committed block (the admission check: one index probe, no entity). */
+    public boolean isCommitted(String txId) {
+        return !jdbc.queryForList("SELECT 1 FROM consensus_tx WHERE tx_id = ? LIMIT 1", Integer.class, txId).isEmpty();
+    }
+
     /** Where a transaction was committed first: (height, position). */
     public Optional<TxLocationEntity> locate(String txId) {
         return txs.findFirstByTxIdOrderByHeightAsc(txId);

@@ -3,6 +3,7 @@ package io.celluler.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,13 +38,18 @@ import org.junit.jupiter.api.io.TempDir;
  * Issue 4 "done when", real processes on loopback: {@code celluler up --cells 4} (network-service and
  * consensus-service of each cell) forms a 4-validator chain out of the box. Transactions commit and every cell
  * commits the same blocks; a finality proof from one cell verifies with another cell's genesis and fails after one
- * changed byte; with one cell's process killed (SIGKILL) commits keep flowing; restarted, it catches up.
+ * changed byte; with one cell's process killed (SIGKILL) commits keep flowing; restarted after the others moved on
+ * further than they keep blocks in memory, it catches up from their ledgers.
  */
 class ConsensusNetworkIT {
 
     static final int FIRST = 45;
     static final int CELLS = 4;
     static final String SERVICES = "network-service,consensus-service";
+    /** Few blocks kept in memory, so that the restarted validator needs the ledger-to-ledger catch-up. */
+    static final int KEPT_BLOCKS = 8;
+    static final List<String> CATCH_UP = List.of("celluler.consensus.kept-committed-blocks=" + KEPT_BLOCKS,
+            "celluler.consensus.ledger-sync-threshold=4");
 
     @TempDir
     Path dataDir;
@@ -102,9 +108,11 @@ class ConsensusNetworkIT {
     void fourCellProcessesFormAValidatorNetwork() throws Exception {
         Path jar = Path.of("target/celluler-cli-exec.jar");
         assertThat(jar).as("the packaged command (mvn package builds it before the integration tests)").exists();
-        Process network = new ProcessBuilder(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cells",
+        List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cells",
                 String.valueOf(CELLS), "--cell", String.valueOf(FIRST), "--services", SERVICES, "--data-dir",
-                dataDir.toString()).redirectErrorStream(true).start();
+                dataDir.toString()));
+        CATCH_UP.forEach(s -> cmd.addAll(List.of("--set", s)));
+        Process network = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         processes.add(network);
         String output = UpOutput.untilUp(network);
         assertThat(output).contains("Network of 4 cells up");
@@ -188,20 +196,29 @@ class ConsensusNetworkIT {
         System.out.printf("CONSENSUS with one of 4 validators killed: 6 transactions committed in %.1f s (heights %d..%d)%n",
                 (System.nanoTime() - killedAt) / 1e9, before, afterKill);
 
+        // the others run on until cell 3 is further behind than they keep blocks in memory: block sync alone could
+        // not bring it back; it must catch up from their ledgers
+        long farAhead = afterKill + 4L * KEPT_BLOCKS;
+        await("the others reach height " + farAhead, 120, () -> status(0).getCommittedHeight() >= farAhead);
+
         // restart it: it catches up with the others
         Path cell3 = dataDir.resolve("cell-3");
-        Process restarted = new ProcessBuilder(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cell",
+        List<String> restart = new ArrayList<>(List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cell",
                 String.valueOf(FIRST + 3), "--data-dir", cell3.toString(), "--services", SERVICES, "--seeds",
                 "127.0.0.1:" + (Cell.P2P_PORT + CellService.offset(FIRST)) + ",127.0.0.1:"
                         + (Cell.P2P_PORT + CellService.offset(FIRST + 1)),
-                "--set", "celluler.consensus.genesis-file=" + dataDir.resolve("genesis.json").toAbsolutePath())
+                "--set", "celluler.consensus.genesis-file=" + dataDir.resolve("genesis.json").toAbsolutePath()));
+        CATCH_UP.forEach(s -> restart.addAll(List.of("--set", s)));
+        Process restarted = new ProcessBuilder(restart)
                 .redirectErrorStream(true).redirectOutput(cell3.resolve("restart.log").toFile()).start();
         processes.add(restarted);
         long restartedAt = System.nanoTime();
-        long target = afterKill;
+        long target = farAhead;
         await("restarted cell 3 catches up to " + target, 180, () -> status(3).getCommittedHeight() >= target);
-        System.out.printf("CONSENSUS restarted validator caught up to height %d %.1f s after its process started%n",
-                target, (System.nanoTime() - restartedAt) / 1e9);
+        System.out.printf("CONSENSUS restarted validator caught up %d blocks to height %d %.1f s after its process started%n",
+                target - afterKill, target, (System.nanoTime() - restartedAt) / 1e9);
+        assertThat(Files.readString(cell3.resolve("logs/cell.log"))).as("it caught up from the others' ledgers")
+                .contains("for its ledger");
         assertThat(hashAt(3, target)).isEqualTo(hashAt(0, target));
         assertThat(submitAndWait(3, "through the restarted cell")).isGreaterThan(target);
     }

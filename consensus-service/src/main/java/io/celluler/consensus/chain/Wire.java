@@ -14,12 +14,14 @@ import io.celluler.consensus.engine.SafetyState;
 import io.celluler.consensus.engine.Tx;
 import io.celluler.consensus.engine.Validators;
 import io.celluler.proto.consensus.v1.BlockHeader;
+import io.celluler.proto.consensus.v1.FinalityProof;
 import io.celluler.proto.consensus.v1.QuorumCertificate;
 import io.celluler.proto.consensus.v1.ValidatorSignature;
 import io.celluler.proto.validator.v1.Block;
 import io.celluler.proto.validator.v1.BlockRequest;
 import io.celluler.proto.validator.v1.BlockResponse;
 import io.celluler.proto.validator.v1.ConsensusMessage;
+import io.celluler.proto.validator.v1.LedgerResponse;
 import io.celluler.proto.validator.v1.Proposal;
 import io.celluler.proto.validator.v1.QuorumCert;
 import io.celluler.proto.validator.v1.SafetyRecord;
@@ -48,6 +50,18 @@ public final class Wire {
     }
 
     public record Transactions(List<Tx> txs) implements Inbound {
+    }
+
+    /** A request for committed blocks from {@code fromHeight} on (ledger-to-ledger catch-up). */
+    public record LedgerRequest(long fromHeight) implements Inbound {
+    }
+
+    /** Committed blocks with their finality proofs (not yet checked), in the order sent. */
+    public record LedgerBlocks(List<CommittedBlock> blocks) implements Inbound {
+    }
+
+    /** A committed block and its finality proof as stored (without the validator set). */
+    public record CommittedBlock(Messages.Block block, FinalityProof finality) {
     }
 
     // ---- encoding ------------------------------------------------------------------------------------------
@@ -87,6 +101,21 @@ public final class Wire {
         TransactionBatch.Builder tb = TransactionBatch.newBuilder();
         txs.forEach(tx -> tb.addTransactions(ByteString.copyFrom(tx.data())));
         return ConsensusMessage.newBuilder().setChainId(chainId).setTransactions(tb).build().toByteArray();
+    }
+
+    public static byte[] encodeLedgerRequest(String chainId, long fromHeight) {
+        return ConsensusMessage.newBuilder().setChainId(chainId)
+                .setLedgerRequest(io.celluler.proto.validator.v1.LedgerRequest.newBuilder().setFromHeight(fromHeight))
+                .build().toByteArray();
+    }
+
+    public static byte[] encodeLedgerResponse(String chainId, List<CommittedBlock> blocks) {
+        LedgerResponse.Builder r = LedgerResponse.newBuilder();
+        for (CommittedBlock c : blocks) {
+            r.addBlocks(io.celluler.proto.validator.v1.CommittedBlock.newBuilder().setBlock(block(c.block(), true))
+                    .setFinality(c.finality()));
+        }
+        return ConsensusMessage.newBuilder().setChainId(chainId).setLedgerResponse(r).build().toByteArray();
     }
 
     public static Block block(Messages.Block b, boolean withTxs) {
@@ -166,6 +195,18 @@ public final class Wire {
                     }
                 }
                 yield new Transactions(txs);
+            }
+            case LEDGER_REQUEST -> new LedgerRequest(m.getLedgerRequest().getFromHeight());
+            case LEDGER_RESPONSE -> {
+                List<CommittedBlock> blocks = new ArrayList<>();
+                for (io.celluler.proto.validator.v1.CommittedBlock c : m.getLedgerResponse().getBlocksList()) {
+                    Messages.Block x = block(c.getBlock());
+                    if (x == null || !c.hasFinality()) {
+                        yield null;
+                    }
+                    blocks.add(new CommittedBlock(x, c.getFinality()));
+                }
+                yield new LedgerBlocks(blocks);
             }
             case BODY_NOT_SET -> null;
         };

@@ -31,6 +31,8 @@ import org.springframework.validation.annotation.Validated;
  * @param poolTtl              a pooled transaction not committed within this time expires
  * @param maxValidityBlocks    a transaction's valid_until_height may be at most this far above the head
  * @param keptCommittedBlocks  committed blocks kept in memory to serve lagging validators
+ * @param ledgerSyncThreshold  a validator whose committed tip is more than this many blocks below the certificates
+ *                             it sees fetches committed blocks (with their finality proofs) from another's ledger
  * @param senderRate           signed transactions admitted per second per sender key (a token bucket) …
  * @param senderBurst          … with this burst
  * @param gossipInterval       admitted transactions are gossiped to the other validators in batches this often
@@ -42,6 +44,6 @@ public record ConsensusProperties(@NotNull Path dataDir, Path genesisFile, @NotB
         @NotBlank String networkAddress, @NotNull Duration tick, @NotNull Duration roundTimeout,
         @NotNull Duration maxRoundTimeout, @NotNull Duration idleProposalDelay, @Min(1) int maxBlockTxs,
         @NotNull DataSize maxBlockSize, @Min(1) int maxPoolTxs, @NotNull Duration poolTtl, @Min(1) long maxValidityBlocks,
-        @Min(1) int keptCommittedBlocks, @Min(1) int senderRate, @Min(1) int senderBurst, @NotNull Duration gossipInterval,
+        @Min(1) int keptCommittedBlocks, @Min(1) int ledgerSyncThreshold, @Min(1) int senderRate, @Min(1) int senderBurst, @NotNull Duration gossipInterval,
         @Min(16) int inboxCapacity) implements ServiceDataDir {
 }

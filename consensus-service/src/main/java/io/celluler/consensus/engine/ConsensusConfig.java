@@ -22,7 +22,13 @@ public record ConsensusConfig(int roundTimeoutTicks, int maxRoundTimeoutTicks, i
         if (roundTimeoutTicks < 2 || maxRoundTimeoutTicks < roundTimeoutTicks || idleProposalTicks < 0
                 || idleProposalTicks >= roundTimeoutTicks || maxBlockTxs < 1 || maxBlockBytes < 1 || maxPoolTxs < 1
                 || syncBatchBlocks < 1 || keptCommittedBlocks < syncBatchBlocks) {
-            throw new IllegalArgumentException("invalid consensus configuration: " + this);
+            // (the record's fields are not assigned yet here: name the parameters)
+            throw new IllegalArgumentException("invalid consensus configuration: roundTimeoutTicks=" + roundTimeoutTicks
+                    + " maxRoundTimeoutTicks=" + maxRoundTimeoutTicks + " idleProposalTicks=" + idleProposalTicks
+                    + " maxBlockTxs=" + maxBlockTxs + " maxBlockBytes=" + maxBlockBytes + " maxPoolTxs=" + maxPoolTxs
+                    + " syncBatchBlocks=" + syncBatchBlocks + " keptCommittedBlocks=" + keptCommittedBlocks
+                    + " (needed: 2 <= roundTimeout <= maxRoundTimeout, 0 <= idleProposal < roundTimeout, the limits"
+                    + " positive, syncBatchBlocks <= keptCommittedBlocks)");
         }
     }
 

@@ -475,6 +475,38 @@ public final class ConsensusEngine {
         committedId = parent.id();
         committedHeight = parent.height();
         committedRound = parent.round();
+        expireDue();
+        prune();
+    }
+
+    /**
+     * Takes {@code b} as committed without its certificate passing through the engine: the driver checked its
+     * finality proof (ledger-to-ledger catch-up of a validator that fell behind further than the others keep in
+     * memory). It must extend the committed tip. Nothing is added to {@link Ready#commits()}: the driver stores
+     * the block with the proof it checked. The round is untouched (it moves with the certificates to come).
+     *
+     * @return false when {@code b} does not extend the committed tip or is not well formed
+     */
+    public boolean adoptCommitted(Block b) {
+        if (b.height() != committedHeight + 1 || !b.parentId().equals(committedId) || !wellFormed(b)
+                || b.round() <= committedRound) {
+            return false;
+        }
+        committedRecent.put(b.id(), b);
+        blocks.put(b.id(), b);
+        for (Tx tx : b.txs()) {
+            pool.remove(tx.id());
+            recentlyCommitted.put(tx.id(), Boolean.TRUE);
+        }
+        committedId = b.id();
+        committedHeight = b.height();
+        committedRound = b.round();
+        expireDue();
+        prune();
+        return true;
+    }
+
+    private void expireDue() {
         SortedMap<Long, List<String>> due = expiries.headMap(committedHeight + 1);
         for (List<String> ids : due.values()) {
             for (String id : ids) {
@@ -484,7 +516,6 @@ public final class ConsensusEngine {
             }
         }
         due.clear();
-        prune();
     }
 
     private void prune() {

@@ -35,6 +35,7 @@ import io.celluler.consensus.engine.Validators;
 import io.celluler.consensus.store.Ledger;
 import io.celluler.core.identity.CellIdentity;
 import io.celluler.core.identity.CellIdentityStore;
+import io.celluler.core.limits.TokenBucket;
 import io.celluler.proto.consensus.v1.BlockHeader;
 import io.celluler.proto.consensus.v1.FinalityProof;
 import io.celluler.proto.consensus.v1.ValidatorSet;
@@ -92,6 +93,10 @@ public class ConsensusNode implements SmartLifecycle {
     private boolean subscribed;
     private long resubscribeAtMillis;
     private final TxOutcomes outcomes = new TxOutcomes(100_000);
+    private long ledgerAskedAtMillis;
+    private int ledgerAsks;
+    // ledger requests served, per asking validator (any thread): each costs a database read
+    private final Map<String, TokenBucket> ledgerServing = new ConcurrentHashMap<>();
 
     /** A snapshot for GetStatus, refreshed by the loop. */
     public record Status(long view, String leader, long viewTimeoutMillis, int poolSize, long rejectedMessages,
@@ -335,7 +340,7 @@ public class ConsensusNode implements SmartLifecycle {
         long tick = props.tick().toMillis();
         return new ConsensusConfig((int) (props.roundTimeout().toMillis() / tick), (int) (props.maxRoundTimeout().toMillis() / tick),
                 (int) (props.idleProposalDelay().toMillis() / tick), props.maxBlockTxs(), (int) props.maxBlockSize().toBytes(),
-                props.maxPoolTxs(), 256, props.keptCommittedBlocks());
+                props.maxPoolTxs(), Math.min(256, props.keptCommittedBlocks()), props.keptCommittedBlocks());
     }
 
     private void subscribe() {
@@ -347,6 +352,14 @@ public class ConsensusNode implements SmartLifecycle {
             }
             Runnable r = switch (in) {
                 case Wire.EngineMessage m -> () -> engine.receive(from, m.message());
+                case Wire.LedgerRequest q -> {
+                    serveLedger(from, q.fromHeight());
+                    yield null;
+                }
+                case Wire.LedgerBlocks lb -> {
+                    List<Wire.CommittedBlock> proven = proven(from, lb.blocks());
+                    yield () -> adopt(proven);
+                }
                 case Wire.Transactions t -> () -> {
                     if (!validators.contains(from)) {
                         return;
@@ -359,7 +372,7 @@ public class ConsensusNode implements SmartLifecycle {
                     }
                 };
             };
-            if (!inbox.offer(r)) {
+            if (r != null && !inbox.offer(r)) {
                 droppedInputs.incrementAndGet();
             }
         }, () -> inbox.offer(() -> {
@@ -373,6 +386,7 @@ public class ConsensusNode implements SmartLifecycle {
         if (!subscribed && now >= resubscribeAtMillis) {
             subscribe();
         }
+        askLedgerIfFarBehind(now);
         if (now - lastExpiryMillis >= 1000) {
             lastExpiryMillis = now;
             long cutoff = now - props.poolTtl().toMillis();
@@ -438,20 +452,135 @@ public class ConsensusNode implements SmartLifecycle {
                 w.completeExceptionally(new IllegalStateException("expired: its valid_until_height passed"));
             }
         }
-        if (!commits.isEmpty()) {
-            Ledger.Committed last = commits.get(commits.size() - 1);
-            head = new Head(last.block().height(), last.block().id(), Instant.now());
-            for (Ledger.Committed c : commits) {
-                for (Tx tx : c.block().txs()) {
-                    pooledAtMillis.remove(tx.id());
-                    CompletableFuture<Long> w = commitWaiters.remove(tx.id());
-                    if (w != null) {
-                        w.complete(c.block().height());
-                    }
+        applyCommits(commits);
+    }
+
+    /** After the commits are stored: the head moves, their submitters learn the height, block streams wake up. */
+    private void applyCommits(List<Ledger.Committed> commits) {
+        if (commits.isEmpty()) {
+            return;
+        }
+        Ledger.Committed last = commits.get(commits.size() - 1);
+        head = new Head(last.block().height(), last.block().id(), Instant.now());
+        for (Ledger.Committed c : commits) {
+            for (Tx tx : c.block().txs()) {
+                pooledAtMillis.remove(tx.id());
+                CompletableFuture<Long> w = commitWaiters.remove(tx.id());
+                if (w != null) {
+                    w.complete(c.block().height());
                 }
             }
-            headListeners.forEach(Runnable::run);
-            refreshStatus();
+        }
+        headListeners.forEach(Runnable::run);
+        refreshStatus();
+    }
+
+    // ---- ledger-to-ledger catch-up --------------------------------------------------------------------------
+
+    /**
+     * A validator that fell behind by more than {@code ledger-sync-threshold} blocks (the certificates it sees
+     * are that far above its committed tip) asks a signer of the highest certificate for committed blocks from its
+     * tip on, one request at a time. Block sync inside the engine fetches a block's ancestors backwards, one batch
+     * per round trip, and only from what the others keep in memory; this one reads forwards from their ledgers,
+     * however far back, and each block comes with its finality proof.
+     */
+    private void askLedgerIfFarBehind(long nowMillis) {
+        long tip = engine.committedHeight();
+        long certified = engine.highQc().height();
+        if (certified - tip <= props.ledgerSyncThreshold() || nowMillis - ledgerAskedAtMillis < 2_000) {
+            return;
+        }
+        List<String> signers = new ArrayList<>(engine.highQc().signatures().keySet());
+        signers.remove(self);
+        if (signers.isEmpty()) {
+            return;
+        }
+        String peer = signers.get(Math.floorMod(ledgerAsks++, signers.size()));
+        ledgerAskedAtMillis = nowMillis;
+        transport.send(peer, Wire.encodeLedgerRequest(validators.chainId(), tip + 1), true);
+        log.info("committed height {} is {} blocks below the certified {}: asking {} for its ledger", tip, certified - tip,
+                certified, peer);
+    }
+
+    /** Answers a validator's ledger request (on a gRPC thread: a database read stays off the loop). */
+    private void serveLedger(String from, long fromHeight) {
+        if (!validators.contains(from) || from.equals(self) || fromHeight < 1) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (!ledgerServing.computeIfAbsent(from, k -> new TokenBucket(5, 5, now)).tryTake(now)) {
+            return;
+        }
+        int budget = (int) props.maxBlockSize().toBytes();
+        List<Wire.CommittedBlock> out = new ArrayList<>();
+        int bytes = 0;
+        // read a few at a time: blocks run from empty to max-block-size, and one answer is one network message
+        long next = fromHeight;
+        reading:
+        while (out.size() < 256) {
+            List<Ledger.Stored> page = ledger.from(next, 8);
+            for (Ledger.Stored s : page) {
+                int size = s.block().bytes() + s.finality().getSerializedSize();
+                if (!out.isEmpty() && bytes + size > budget) {
+                    break reading;
+                }
+                out.add(new Wire.CommittedBlock(s.block(), s.finality()));
+                bytes += size;
+                next = s.block().height() + 1;
+            }
+            if (page.size() < 8) {
+                break;
+            }
+        }
+        if (!out.isEmpty()) {
+            transport.send(from, Wire.encodeLedgerResponse(validators.chainId(), out), true);
+        }
+    }
+
+    /**
+     * The leading blocks of a ledger answer whose finality proofs verify against this chain's validator set and
+     * name exactly that block (on a gRPC thread: signatures are checked off the loop); the first that fails ends
+     * the list.
+     */
+    private List<Wire.CommittedBlock> proven(String from, List<Wire.CommittedBlock> blocks) {
+        List<Wire.CommittedBlock> out = new ArrayList<>();
+        if (!validators.contains(from)) {
+            return out;
+        }
+        for (Wire.CommittedBlock c : blocks) {
+            FinalityProof p = c.finality();
+            if (!p.getHeader().getBlockHash().equals(c.block().id())) {
+                log.warn("ledger answer from {}: block {} does not match its proof's header", from, c.block().height());
+                break;
+            }
+            FinalityProofs.Verdict v = FinalityProofs.verify(p.toBuilder().setValidatorSet(validatorSet).build(),
+                    validators.setHash());
+            if (!v.ok()) {
+                log.warn("ledger answer from {}: the proof of block {} does not verify: {}", from, c.block().height(), v.reason());
+                break;
+            }
+            out.add(c);
+        }
+        return out;
+    }
+
+    /** Takes proven committed blocks that extend the tip (on the loop): stored, then applied. */
+    private void adopt(List<Wire.CommittedBlock> proven) {
+        ledgerAskedAtMillis = 0; // an answer came: the next request may go at once
+        flush(); // what the engine decided before is stored first
+        List<Ledger.Committed> adopted = new ArrayList<>();
+        for (Wire.CommittedBlock c : proven) {
+            if (c.block().height() <= engine.committedHeight()) {
+                continue;
+            }
+            if (!engine.adoptCommitted(c.block())) {
+                break;
+            }
+            adopted.add(new Ledger.Committed(c.block(), c.finality()));
+        }
+        if (!adopted.isEmpty()) {
+            ledger.persist(null, List.of(), adopted, Instant.now());
+            applyCommits(adopted);
         }
     }
 

@@ -71,6 +71,45 @@ class ConsensusSimulationTest {
                 sim.validators.size(), figures, sim.maxHonestHeight(), sim.committedTxs(), sim.messagesSent);
     }
 
+    /**
+     * Ledger-to-ledger catch-up, the engine's part: a validator that is far behind takes committed blocks (whose
+     * finality proofs its driver checked) one after the other from its tip; a block that does not extend the tip,
+     * or whose content does not match its id, is refused; the adopted blocks' transactions leave its pool.
+     */
+    @Test
+    void aFarBehindValidatorAdoptsCommittedBlocksThatExtendItsTip() {
+        ConsensusSimulator sim = new ConsensusSimulator(31, 4, CFG);
+        for (int t = 0; t < 800; t++) {
+            if (t % 4 == 0) {
+                sim.submitTx();
+            }
+            sim.step();
+        }
+        Node source = sim.node(0);
+        assertThat(source.ledger).hasSizeGreaterThan(20);
+        ConsensusEngine behind = ConsensusEngine.genesis(CFG, sim.validators, "v3", sim.keys.of("v3"));
+        Messages.Block first = source.ledger.get(0);
+        Messages.Block withTxs = source.ledger.stream().filter(b -> !b.txs().isEmpty()).findFirst().orElseThrow();
+        Tx pooled = withTxs.txs().get(0);
+        assertThat(behind.submit(pooled)).isEqualTo(ConsensusEngine.Admission.ADMITTED);
+
+        assertThat(behind.adoptCommitted(source.ledger.get(1))).as("a block above a gap").isFalse();
+        Messages.Block forged = new Messages.Block(first.id(), first.round(), first.height(), first.parentId(),
+                first.justify(), first.proposer(), List.of(Tx.of("not what was committed".getBytes())), first.txRoot(),
+                first.validatorSetHash(), first.proposedAtMillis());
+        assertThat(behind.adoptCommitted(forged)).as("content that does not match the id").isFalse();
+        assertThat(behind.committedHeight()).isZero();
+
+        for (Messages.Block b : source.ledger) {
+            assertThat(behind.adoptCommitted(b)).as("height %d", b.height()).isTrue();
+        }
+        assertThat(behind.committedHeight()).isEqualTo(source.height());
+        assertThat(behind.committedId()).isEqualTo(source.ledger.get(source.ledger.size() - 1).id());
+        assertThat(behind.adoptCommitted(source.ledger.get(5))).as("an old block again").isFalse();
+        assertThat(behind.pending(pooled.id())).as("a committed transaction leaves the pool").isFalse();
+        assertThat(behind.ready().commits()).as("the driver stores adopted blocks itself").isEmpty();
+    }
+
     @Test
     void fourValidatorsOrderEveryTransactionOnce() {
         ConsensusSimulator sim = sim(seed(1), 4);

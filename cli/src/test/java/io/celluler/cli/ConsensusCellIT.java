@@ -58,9 +58,14 @@ class ConsensusCellIT {
     Cell cell;
     ManagedChannel channel;
 
+    /** More settings for the cell's services (ConsensusPostgresIT: the ledger in PostgreSQL). */
+    protected List<String> extraArgs() {
+        return List.of();
+    }
+
     void start() {
         cell = Cell.start(Cell.Options.defaults(dataDir).withCellIndex(CELL)
-                .withServices(List.of("network-service", "consensus-service")));
+                .withServices(List.of("network-service", "consensus-service")).withExtraArgs(extraArgs()));
         int port = CellService.ALL.stream().filter(s -> s.name().equals("consensus-service")).findFirst().orElseThrow()
                 .grpcPort(CELL);
         channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();

@@ -466,17 +466,22 @@ public final class ConsensusEngine {
         }
         for (Block c : chain) {
             commits.add(new Commit(c, b, qc));
-            committedRecent.put(c.id(), c);
-            for (Tx tx : c.txs()) {
-                pool.remove(tx.id());
-                recentlyCommitted.put(tx.id(), Boolean.TRUE);
-            }
+            markCommitted(c);
         }
-        committedId = parent.id();
-        committedHeight = parent.height();
-        committedRound = parent.round();
         expireDue();
         prune();
+    }
+
+    /** {@code c}, which extends the committed tip, becomes the tip; its transactions leave the pool. */
+    private void markCommitted(Block c) {
+        committedRecent.put(c.id(), c);
+        for (Tx tx : c.txs()) {
+            pool.remove(tx.id());
+            recentlyCommitted.put(tx.id(), Boolean.TRUE);
+        }
+        committedId = c.id();
+        committedHeight = c.height();
+        committedRound = c.round();
     }
 
     /**
@@ -492,15 +497,8 @@ public final class ConsensusEngine {
                 || b.round() <= committedRound) {
             return false;
         }
-        committedRecent.put(b.id(), b);
         blocks.put(b.id(), b);
-        for (Tx tx : b.txs()) {
-            pool.remove(tx.id());
-            recentlyCommitted.put(tx.id(), Boolean.TRUE);
-        }
-        committedId = b.id();
-        committedHeight = b.height();
-        committedRound = b.round();
+        markCommitted(b);
         expireDue();
         prune();
         return true;

@@ -566,7 +566,6 @@ public class ConsensusNode implements SmartLifecycle {
 
     /** Takes proven committed blocks that extend the tip (on the loop): stored, then applied. */
     private void adopt(List<Wire.CommittedBlock> proven) {
-        ledgerAskedAtMillis = 0; // an answer came: the next request may go at once
         flush(); // what the engine decided before is stored first
         List<Ledger.Committed> adopted = new ArrayList<>();
         for (Wire.CommittedBlock c : proven) {
@@ -581,6 +580,7 @@ public class ConsensusNode implements SmartLifecycle {
         if (!adopted.isEmpty()) {
             ledger.persist(null, List.of(), adopted, Instant.now());
             applyCommits(adopted);
+            ledgerAskedAtMillis = 0; // it moved: the next request (if still far behind) may go at once
         }
     }
 

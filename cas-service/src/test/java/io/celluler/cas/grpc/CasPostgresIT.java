@@ -1,49 +1,28 @@
 package io.celluler.cas.grpc;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.util.List;
 
+import io.celluler.core.test.TestPostgres;
 import org.junit.jupiter.api.AfterEach;
 
 /**
  * Every {@link CasGrpcIT} scenario again, with the metadata in a real PostgreSQL (profile {@code postgres}):
  * the Flyway migrations run there, and a blob survives a restart. Each test gets a schema of its own.
  *
- * <p>Needs {@code CELLULER_TEST_POSTGRES_URL} (a JDBC URL, e.g.
- * {@code jdbc:postgresql://127.0.0.1:5432/postgres?user=postgres}); {@code scripts/test.sh} sets it after
- * making sure PostgreSQL runs.
+ * <p>Needs {@code CELLULER_TEST_POSTGRES_URL} ({@link TestPostgres}).
  */
 class CasPostgresIT extends CasGrpcIT {
 
     private final String schema = "cas_it_" + Long.toHexString(System.nanoTime());
 
-    static String postgresUrl() {
-        String url = System.getenv("CELLULER_TEST_POSTGRES_URL");
-        if (url == null || url.isBlank()) {
-            throw new IllegalStateException("CELLULER_TEST_POSTGRES_URL is not set. Run the tests with scripts/test.sh "
-                    + "(it starts PostgreSQL and Redis), or start PostgreSQL yourself and export e.g. "
-                    + "CELLULER_TEST_POSTGRES_URL='jdbc:postgresql://127.0.0.1:5432/postgres?user=postgres'");
-        }
-        return url;
-    }
-
     @Override
     protected List<String> extraArgs() {
-        String url = postgresUrl();
-        return List.of(
-                "--spring.profiles.active=postgres",
-                "--spring.datasource.url=" + url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema,
-                "--spring.flyway.schemas=" + schema,
-                "--spring.flyway.create-schemas=true");
+        return TestPostgres.serviceArgs(schema);
     }
 
     @AfterEach
     void dropSchema() throws Exception {
         stop();
-        try (Connection c = DriverManager.getConnection(postgresUrl()); Statement s = c.createStatement()) {
-            s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-        }
+        TestPostgres.dropSchema(schema);
     }
 }

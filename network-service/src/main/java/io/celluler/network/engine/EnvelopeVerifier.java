@@ -82,11 +82,11 @@ public final class EnvelopeVerifier {
         if (!CellIdentity.cellIdOf(publicKey).equals(m.getSourceCellId())) {
             return Verdict.reject(RejectReason.REJECT_REASON_BAD_SIGNATURE, "the key does not derive to the source id");
         }
-        byte[] signing = Envelopes.signingBytes(m);
-        if (!Ed25519.verify(publicKey, signing, m.getSignature().toByteArray())) {
+        byte[] digest = Envelopes.digest(m);
+        if (!Ed25519.verify(publicKey, digest, m.getSignature().toByteArray())) {
             return Verdict.reject(RejectReason.REJECT_REASON_BAD_SIGNATURE, "signature does not verify");
         }
-        if (!Sha256.hexOf(signing).equals(m.getMessageId())) {
+        if (!Sha256.hex(digest).equals(m.getMessageId())) {
             return Verdict.reject(RejectReason.REJECT_REASON_MALFORMED, "message_id is not the hash of the content");
         }
         long ts = m.getTimestamp().getSeconds() * 1000 + m.getTimestamp().getNanos() / 1_000_000;

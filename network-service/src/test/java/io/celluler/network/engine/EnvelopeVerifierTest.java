@@ -62,6 +62,20 @@ class EnvelopeVerifierTest {
     }
 
     @Test
+    void theSignatureIsOverTheDigestOfTheSigningBytes() {
+        CellMessage m = sealed(NOW);
+        byte[] digest = io.celluler.core.hash.Sha256.newDigest().digest(Envelopes.signingBytes(m));
+
+        assertThat(m.getVersion()).isEqualTo(2);
+        assertThat(Ed25519.verify(alice.publicKey(), digest, m.getSignature().toByteArray())).isTrue();
+        assertThat(Ed25519.verify(alice.publicKey(), Envelopes.signingBytes(m), m.getSignature().toByteArray())).isFalse();
+        // a version-1 envelope (signed over the signing bytes themselves) is refused for its version
+        CellMessage v1 = m.toBuilder().setVersion(1).build();
+        CellMessage resigned = v1.toBuilder().setSignature(ByteString.copyFrom(alice.sign(Envelopes.signingBytes(v1)))).build();
+        assertThat(reason(resigned)).isEqualTo(RejectReason.REJECT_REASON_UNSUPPORTED_VERSION);
+    }
+
+    @Test
     void relaysMayChangeTheHopFieldsOnly() {
         CellMessage relayed = sealed(NOW).toBuilder().setTtl(3).addRelayPath(bob.cellId()).build();
         CellMessage tampered = sealed(NOW).toBuilder().setPayload(ByteString.copyFromUtf8("hello eve")).build();
@@ -138,7 +152,7 @@ class EnvelopeVerifierTest {
         assertThat(reason(Envelopes.seal(draft(NOW).clearTimestamp(), alice))).isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
         assertThat(reason(Envelopes.seal(draft(NOW).setDestinationCellId(""), alice)))
                 .isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
-        assertThat(reason(sealed(NOW).toBuilder().setVersion(2).build()))
+        assertThat(reason(sealed(NOW).toBuilder().setVersion(3).build()))
                 .isEqualTo(RejectReason.REJECT_REASON_UNSUPPORTED_VERSION);
         assertThat(reason(CellMessage.getDefaultInstance())).isEqualTo(RejectReason.REJECT_REASON_UNSUPPORTED_VERSION);
         assertThat(reason(sealed(NOW).toBuilder().setSourcePublicKey(ByteString.copyFrom(new byte[Ed25519.KEY_BYTES - 1]))

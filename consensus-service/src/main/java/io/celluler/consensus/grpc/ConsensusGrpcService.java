@@ -20,7 +20,7 @@ import io.celluler.consensus.engine.Tx;
 import io.celluler.consensus.node.ConsensusNode;
 import io.celluler.consensus.node.TxOutcomes;
 import io.celluler.consensus.store.Ledger;
-import io.celluler.consensus.store.TxLocationEntity;
+import io.celluler.consensus.store.TxIndex;
 import io.celluler.core.grpc.GrpcErrors;
 import io.celluler.core.hash.Sha256;
 import io.celluler.proto.consensus.v1.Block;
@@ -160,7 +160,7 @@ public class ConsensusGrpcService extends ConsensusServiceImplBase {
             String id = hex("tx_id", req.getTxId());
             ready();
             GetTransactionResponse.Builder r = GetTransactionResponse.newBuilder().setTxId(id);
-            Optional<TxLocationEntity> at = ledger.locate(id);
+            Optional<TxIndex.Location> at = ledger.locate(id);
             if (at.isPresent()) {
                 Ledger.Stored s = ledger.byHeight(at.get().height()).orElseThrow();
                 r.setStatus(TransactionStatus.TRANSACTION_STATUS_COMMITTED).setHeight(s.block().height())

@@ -307,6 +307,8 @@ public class ConsensusNode implements SmartLifecycle {
         }
         Validators vs = g.toValidators();
         ConsensusConfig cfg = engineConfig();
+        startupProblem = "indexing the ledger's transactions";
+        ledger.openIndex();
         List<Block> committed = new ArrayList<>();
         committed.add(Block.genesis(vs));
         committed.addAll(ledger.tail(cfg.keptCommittedBlocks()));

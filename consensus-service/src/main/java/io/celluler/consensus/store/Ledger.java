@@ -22,7 +22,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  * transactions), the block tree above them and the safety state. {@link #persist} writes one engine step in one
  * database transaction, before the step's messages leave (DESIGN §6: persist, then send, then apply).
  *
- * <p>Writes go through JDBC batches (thousands of transaction rows a second); reads through JPA repositories.
+ * <p>Writes go through JDBC batches; block reads through JPA repositories. Where each transaction is, by id, is the
+ * {@link TxIndex} (a log-structured index in the same database, written off the consensus loop).
  */
 @Component
 public class Ledger {
@@ -38,13 +39,38 @@ public class Ledger {
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
     private final BlockRepository blocks;
-    private final TxLocationRepository txs;
+    private final TxIndex txIndex;
 
-    public Ledger(JdbcTemplate jdbc, TransactionTemplate tx, BlockRepository blocks, TxLocationRepository txs) {
+    public Ledger(JdbcTemplate jdbc, TransactionTemplate tx, BlockRepository blocks) {
         this.jdbc = jdbc;
         this.tx = tx;
         this.blocks = blocks;
-        this.txs = txs;
+        this.txIndex = new TxIndex(jdbc, tx);
+    }
+
+    /**
+     * Opens the transaction index and indexes the committed blocks above what its runs cover (after a crash: the
+     * last memtable; after the V2 migration: the whole ledger). Call once, before the first {@link #persist}.
+     */
+    public void openIndex() {
+        long covered = txIndex.open();
+        long head = headHeight();
+        if (covered < head) {
+            org.slf4j.LoggerFactory.getLogger(Ledger.class).info("indexing the transactions of blocks {} to {}", covered + 1, head);
+        }
+        for (long next = covered + 1; next <= head; ) {
+            List<Stored> page = from(next, 64);
+            if (page.isEmpty()) {
+                break;
+            }
+            txIndex.add(page.stream().map(Stored::block).toList());
+            next = page.get(page.size() - 1).block().height() + 1;
+        }
+    }
+
+    @jakarta.annotation.PreDestroy
+    public void close() {
+        txIndex.close();
     }
 
     /**
@@ -76,27 +102,23 @@ public class Ledger {
             }
             if (!commits.isEmpty()) {
                 List<Object[]> blockRows = new ArrayList<>(commits.size());
-                List<Object[]> txRows = new ArrayList<>();
                 long top = 0;
                 for (Committed c : commits) {
                     Block b = c.block();
                     blockRows.add(new Object[] {b.height(), b.id(), b.parentId(), b.round(), b.txs().size(), b.proposer(),
                             Timestamp.from(Instant.ofEpochMilli(b.proposedAtMillis())), at,
                             Wire.block(b, true).toByteArray(), c.finality().toByteArray()});
-                    for (int i = 0; i < b.txs().size(); i++) {
-                        txRows.add(new Object[] {b.height(), i, b.txs().get(i).id()});
-                    }
                     top = Math.max(top, b.height());
                 }
                 jdbc.batchUpdate("INSERT INTO consensus_block (height, block_hash, parent_hash, view_number, tx_count, "
                         + "proposer, proposed_at, committed_at, block_data, finality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         blockRows);
-                if (!txRows.isEmpty()) {
-                    jdbc.batchUpdate("INSERT INTO consensus_tx (height, position, tx_id) VALUES (?, ?, ?)", txRows);
-                }
                 jdbc.update("DELETE FROM consensus_tree_block WHERE height <= ?", top);
             }
         });
+        if (!commits.isEmpty()) {
+            txIndex.add(commits.stream().map(Committed::block).toList());
+        }
     }
 
     /** Height of the last committed block; 0 before any. */
@@ -133,14 +155,14 @@ public class Ledger {
         return out;
     }
 
-    /** True once the transaction is in a committed block (the admission check: one index probe, no entity). */
+    /** True once the transaction (a 64-hex id) is in a committed block: the admission's duplicate check. */
     public boolean isCommitted(String txId) {
-        return !jdbc.queryForList("SELECT 1 FROM consensus_tx WHERE tx_id = ? LIMIT 1", Integer.class, txId).isEmpty();
+        return txIndex.contains(txId);
     }
 
-    /** Where a transaction was committed first: (height, position). */
-    public Optional<TxLocationEntity> locate(String txId) {
-        return txs.findFirstByTxIdOrderByHeightAsc(txId);
+    /** Where a transaction (a 64-hex id) was committed first. */
+    public Optional<TxIndex.Location> locate(String txId) {
+        return txIndex.find(txId);
     }
 
     /** The block tree above the committed tip, as persisted. */

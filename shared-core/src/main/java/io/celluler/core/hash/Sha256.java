@@ -15,7 +15,18 @@ public final class Sha256 {
     private Sha256() {
     }
 
+    private static final MessageDigest PROTOTYPE = lookUp();
+
+    /** A fresh digest: a clone of a prototype, as the provider look-up costs more than hashing a small message. */
     public static MessageDigest newDigest() {
+        try {
+            return (MessageDigest) PROTOTYPE.clone();
+        } catch (CloneNotSupportedException e) {
+            return lookUp();
+        }
+    }
+
+    private static MessageDigest lookUp() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

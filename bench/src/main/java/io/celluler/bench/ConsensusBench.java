@@ -20,6 +20,8 @@ import io.celluler.proto.consensus.v1.ConsensusServiceGrpc;
 import io.celluler.proto.consensus.v1.GetStatusRequest;
 import io.celluler.proto.consensus.v1.SubmitTransactionRequest;
 import io.celluler.proto.consensus.v1.SubmitTransactionResponse;
+import io.celluler.proto.consensus.v1.SubmitTransactionsRequest;
+import io.celluler.proto.consensus.v1.SubmitTransactionsResponse;
 import io.celluler.proto.consensus.v1.Transaction;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -33,6 +35,9 @@ import picocli.CommandLine.Option;
  * payload, sent round-robin to the validators with {@code wait_for_commit}. The latency of each is from the moment
  * it was due (not when it was sent: no coordinated omission) to the commit answer. A rate the network cannot take
  * shows as latency growing and committed/s below the offered rate.
+ *
+ * <p>Transactions go on one {@code SubmitTransactions} stream per validator (answers by sequence); {@code --unary}
+ * sends one {@code SubmitTransaction} call each instead.
  *
  * <p>{@code --signed}: every transaction carries a client Ed25519 signature (made before the run, by 64 client keys),
  * verified once where it enters; the single-core verification rate of this machine is printed alongside.
@@ -55,6 +60,9 @@ public class ConsensusBench implements Callable<Integer> {
 
     @Option(names = "--signed", description = "every transaction signed by its client")
     boolean signed;
+
+    @Option(names = "--unary", description = "one SubmitTransaction call per transaction instead of a stream per validator")
+    boolean unary;
 
     @Option(names = "--cell", defaultValue = "30", description = "index of the first cell (4 in a row)")
     int first;
@@ -111,8 +119,8 @@ public class ConsensusBench implements Callable<Integer> {
                 // validators cannot keep up with shows as committed/s below offered (the backlog drains after the
                 // offering stops)
                 double span = Math.max(seconds, committed[2] / 1e9);
-                System.out.printf("CONSENSUS validators=%d payload=%dB signed=%s offered=%d/s committed/s=%.0f failed=%d %s%n",
-                        VALIDATORS, payloadBytes, signed, rate, committed[0] / span, committed[1],
+                System.out.printf("CONSENSUS validators=%d payload=%dB signed=%s submit=%s offered=%d/s committed/s=%.0f failed=%d %s%n",
+                        VALIDATORS, payloadBytes, signed, unary ? "unary" : "stream", rate, committed[0] / span, committed[1],
                         lat.summary(seconds));
             }
             return 0;
@@ -153,8 +161,49 @@ public class ConsensusBench implements Callable<Integer> {
         byte[] payload = new byte[payloadBytes];
         new SecureRandom().nextBytes(payload);
         ByteString body = ByteString.copyFrom(payload);
+        long[] dueAt = new long[(int) total];
+        // what to do with an answer (any thread)
+        java.util.function.LongConsumer onCommitted = i -> {
+            committed.incrementAndGet();
+            lastAnswer.accumulateAndGet(System.nanoTime(), Math::max);
+            if (lat != null) {
+                synchronized (samples) {
+                    samples[n[0]++] = System.nanoTime() - dueAt[(int) i];
+                    if (n[0] == samples.length) {
+                        lat.add(samples, n[0], n[0]);
+                        n[0] = 0;
+                    }
+                }
+            }
+        };
+        List<StreamObserver<SubmitTransactionsRequest>> streams = new ArrayList<>();
+        if (!unary) {
+            for (ConsensusServiceGrpc.ConsensusServiceStub stub : stubs) {
+                streams.add(stub.withDeadlineAfter(secs + 60L, TimeUnit.SECONDS).submitTransactions(new StreamObserver<>() {
+                    @Override
+                    public void onNext(SubmitTransactionsResponse r) {
+                        if (r.hasResult()) {
+                            onCommitted.accept(r.getSequence());
+                        } else {
+                            failed.incrementAndGet();
+                        }
+                        outstanding.decrementAndGet();
+                    }
+
+                    @Override
+                    public void onError(Throwable e) {
+                        System.err.println("submit stream failed: " + e);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                }));
+            }
+        }
         for (long i = 0; i < total; i++) {
             long due = start + i * 1_000_000_000L / rate;
+            dueAt[(int) i] = due;
             long wait = due - System.nanoTime();
             if (wait > 200_000) {
                 TimeUnit.NANOSECONDS.sleep(wait);
@@ -162,22 +211,19 @@ public class ConsensusBench implements Callable<Integer> {
             Transaction t = presigned != null ? presigned.next() : Transaction.newBuilder()
                     .setPayloadType("celluler.bench.v1.Payload").setPayload(body).setNonce(nonceBase + i).build();
             outstanding.incrementAndGet();
+            if (!unary) {
+                // one stream per validator, round-robin; a stream is not thread-safe, and only this thread sends
+                streams.get((int) (i % streams.size())).onNext(SubmitTransactionsRequest.newBuilder().setSequence(i)
+                        .setTransaction(t).setWaitForCommit(true).build());
+                continue;
+            }
+            long index = i;
             stubs.get((int) (i % stubs.size())).withDeadlineAfter(30, TimeUnit.SECONDS).submitTransaction(
                     SubmitTransactionRequest.newBuilder().setTransaction(t).setWaitForCommit(true).build(),
                     new StreamObserver<>() {
                         @Override
                         public void onNext(SubmitTransactionResponse r) {
-                            committed.incrementAndGet();
-                            lastAnswer.accumulateAndGet(System.nanoTime(), Math::max);
-                            if (lat != null) {
-                                synchronized (samples) {
-                                    samples[n[0]++] = System.nanoTime() - due;
-                                    if (n[0] == samples.length) {
-                                        lat.add(samples, n[0], n[0]);
-                                        n[0] = 0;
-                                    }
-                                }
-                            }
+                            onCommitted.accept(index);
                         }
 
                         @Override
@@ -192,6 +238,7 @@ public class ConsensusBench implements Callable<Integer> {
                         }
                     });
         }
+        streams.forEach(StreamObserver::onCompleted);
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (outstanding.get() > 0 && System.nanoTime() < end) {
             Thread.sleep(20);

@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.google.protobuf.ByteString;
@@ -38,6 +40,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.celluler.proto.consensus.v1.SubmitTransactionsRequest;
+import io.celluler.proto.consensus.v1.SubmitTransactionsResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -172,6 +176,31 @@ class ConsensusCellIT {
             }
         }
 
+        // many on one stream: each request answered by its sequence, a bad one with its error, the stream goes on
+        List<SubmitTransactionsRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            requests.add(SubmitTransactionsRequest.newBuilder().setSequence(i).setTransaction(tx("streamed " + i))
+                    .setWaitForCommit(true).build());
+        }
+        requests.add(SubmitTransactionsRequest.newBuilder().setSequence(50).setTransaction(tx("hello")).build());
+        requests.add(SubmitTransactionsRequest.newBuilder().setSequence(51)
+                .setTransaction(tx("x").toBuilder().setPayloadType("not a type")).build());
+        requests.add(SubmitTransactionsRequest.newBuilder().setSequence(52).build());
+        Map<Long, SubmitTransactionsResponse> answers = submitAll(requests);
+        assertThat(answers).hasSize(requests.size());
+        for (long i = 0; i < 50; i++) {
+            assertThat(answers.get(i).getResult().getStatus()).as("sequence %d", i).isEqualTo(TransactionStatus.TRANSACTION_STATUS_COMMITTED);
+            assertThat(answers.get(i).getResult().getHeight()).isGreaterThan(head);
+        }
+        assertThat(answers.get(50L).getErrorCode()).isEqualTo(Status.Code.ALREADY_EXISTS.value());
+        assertThat(answers.get(51L).getErrorCode()).isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+        assertThat(answers.get(51L).getErrorMessage()).contains("transaction.payload_type");
+        assertThat(answers.get(52L).getErrorCode()).isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+        assertThat(answers.get(52L).getErrorMessage()).contains("transaction");
+        assertThat(api().getTransaction(GetTransactionRequest.newBuilder().setTxId(answers.get(7L).getResult().getTxId())
+                .build()).getHeight()).isEqualTo(answers.get(7L).getResult().getHeight());
+        head = api().getStatus(GetStatusRequest.getDefaultInstance()).getCommittedHeight();
+
         // a restart keeps the ledger and goes on from it
         stop();
         start();
@@ -243,6 +272,36 @@ class ConsensusCellIT {
             }
         }
         assertThat(txs).isEqualTo(1);
+    }
+
+    /** Sends the requests on one SubmitTransactions stream, half-closes, and collects the answers by sequence. */
+    Map<Long, SubmitTransactionsResponse> submitAll(List<SubmitTransactionsRequest> requests) throws InterruptedException {
+        Map<Long, SubmitTransactionsResponse> answers = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Throwable[] failure = new Throwable[1];
+        io.grpc.stub.StreamObserver<SubmitTransactionsRequest> in = ConsensusServiceGrpc.newStub(channel)
+                .withDeadlineAfter(30, TimeUnit.SECONDS).submitTransactions(new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(SubmitTransactionsResponse r) {
+                        answers.put(r.getSequence(), r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        failure[0] = t;
+                        done.countDown();
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        done.countDown();
+                    }
+                });
+        requests.forEach(in::onNext);
+        in.onCompleted();
+        assertThat(done.await(40, TimeUnit.SECONDS)).as("the stream ends").isTrue();
+        assertThat(failure[0]).isNull();
+        return answers;
     }
 
     static void assertInvalid(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String field) {

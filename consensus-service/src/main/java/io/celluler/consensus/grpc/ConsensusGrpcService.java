@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -45,6 +46,8 @@ import io.celluler.proto.consensus.v1.StreamBlocksRequest;
 import io.celluler.proto.consensus.v1.StreamBlocksResponse;
 import io.celluler.proto.consensus.v1.SubmitTransactionRequest;
 import io.celluler.proto.consensus.v1.SubmitTransactionResponse;
+import io.celluler.proto.consensus.v1.SubmitTransactionsRequest;
+import io.celluler.proto.consensus.v1.SubmitTransactionsResponse;
 import io.celluler.proto.consensus.v1.Transaction;
 import io.celluler.proto.consensus.v1.TransactionStatus;
 import io.grpc.Context;
@@ -87,35 +90,122 @@ public class ConsensusGrpcService extends ConsensusServiceImplBase {
             if (!req.hasTransaction()) {
                 throw GrpcErrors.invalidArgument("transaction", "is required");
             }
-            Transaction t = req.getTransaction();
-            Tx tx;
-            try {
-                tx = Transactions.check(t);
-            } catch (Transactions.InvalidTransactionException e) {
-                throw GrpcErrors.invalidArgument(e.field(), e.getMessage());
+            Deadline deadline = Context.current().getDeadline();
+            long waitMillis = deadline == null ? DEFAULT_WAIT_MILLIS : Math.max(0, deadline.timeRemaining(TimeUnit.MILLISECONDS) - 20);
+            submit(req.getTransaction(), req.getWaitForCommit(), waitMillis).whenComplete((r, err) -> {
+                if (err == null) {
+                    out.onNext(r);
+                    out.onCompleted();
+                } else {
+                    out.onError(err);
+                }
+            });
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        }
+    }
+
+    @Override
+    public StreamObserver<SubmitTransactionsRequest> submitTransactions(StreamObserver<SubmitTransactionsResponse> out) {
+        ServerCallStreamObserver<SubmitTransactionsResponse> call = (ServerCallStreamObserver<SubmitTransactionsResponse>) out;
+        Deadline deadline = Context.current().getDeadline();
+        return new StreamObserver<>() {
+            // requests not answered yet, plus one while the client may still send
+            private final AtomicInteger open = new AtomicInteger(1);
+
+            @Override
+            public void onNext(SubmitTransactionsRequest req) {
+                open.incrementAndGet();
+                CompletableFuture<SubmitTransactionResponse> answer;
+                try {
+                    if (!req.hasTransaction()) {
+                        throw GrpcErrors.invalidArgument("transaction", "is required");
+                    }
+                    long waitMillis = deadline == null ? DEFAULT_WAIT_MILLIS
+                            : Math.min(DEFAULT_WAIT_MILLIS, Math.max(0, deadline.timeRemaining(TimeUnit.MILLISECONDS) - 20));
+                    answer = submit(req.getTransaction(), req.getWaitForCommit(), waitMillis);
+                } catch (StatusRuntimeException e) {
+                    answer = CompletableFuture.failedFuture(e);
+                }
+                answer.whenComplete((r, err) -> {
+                    SubmitTransactionsResponse.Builder a = SubmitTransactionsResponse.newBuilder().setSequence(req.getSequence());
+                    if (err == null) {
+                        a.setResult(r);
+                    } else {
+                        Status st = Status.fromThrowable(err);
+                        a.setErrorCode(st.getCode().value()).setErrorMessage(st.getDescription() == null ? "" : st.getDescription());
+                    }
+                    send(a.build());
+                    answered();
+                });
             }
-            ready();
-            long head = node.head().height();
-            if (t.getValidUntilHeight() != 0 && t.getValidUntilHeight() <= head) {
-                throw GrpcErrors.invalidArgument("transaction.valid_until_height",
-                        "is " + t.getValidUntilHeight() + " but height " + head + " is already committed");
+
+            @Override
+            public void onError(Throwable t) {
+                // the client cancelled: answers still due are dropped by send()
             }
-            if (t.getValidUntilHeight() > head + maxValidityBlocks) {
-                throw GrpcErrors.invalidArgument("transaction.valid_until_height",
-                        "may be at most " + maxValidityBlocks + " blocks above the head (" + head + ")");
+
+            @Override
+            public void onCompleted() {
+                answered();
             }
-            if (!Transactions.signatureValid(t)) {
-                throw GrpcErrors.invalidArgument("transaction.signature", "does not verify with transaction.sender_public_key");
+
+            private void send(SubmitTransactionsResponse a) {
+                synchronized (this) { // answers complete on many threads; a stream takes one at a time
+                    if (!call.isCancelled()) {
+                        out.onNext(a);
+                    }
+                }
             }
-            if (ledger.isCommitted(tx.id())) {
-                throw Status.ALREADY_EXISTS.withDescription("transaction " + tx.id() + " is already committed").asRuntimeException();
+
+            private void answered() {
+                if (open.decrementAndGet() == 0) {
+                    synchronized (this) {
+                        if (!call.isCancelled()) {
+                            out.onCompleted();
+                        }
+                    }
+                }
             }
-            if (!t.getSignature().isEmpty() && !senderLimits.tryAcquire(t.getSenderPublicKey())) {
-                throw Status.RESOURCE_EXHAUSTED.withDescription("the sender's rate of signed transactions is exhausted; retry later")
-                        .asRuntimeException();
-            }
-            CompletableFuture<Long> waiter = req.getWaitForCommit() ? new CompletableFuture<>() : null;
-            Admission a = node.submit(tx, waiter).join();
+        };
+    }
+
+    /**
+     * Checks and submits one transaction: a StatusRuntimeException at once for what is wrong with it, else an answer
+     * that completes once it is admitted (or, with {@code waitForCommit}, committed; exceptionally with
+     * DEADLINE_EXCEEDED after {@code waitMillis}).
+     */
+    private CompletableFuture<SubmitTransactionResponse> submit(Transaction t, boolean waitForCommit, long waitMillis) {
+        Tx tx;
+        try {
+            tx = Transactions.check(t);
+        } catch (Transactions.InvalidTransactionException e) {
+            throw GrpcErrors.invalidArgument(e.field(), e.getMessage());
+        }
+        ready();
+        long head = node.head().height();
+        if (t.getValidUntilHeight() != 0 && t.getValidUntilHeight() <= head) {
+            throw GrpcErrors.invalidArgument("transaction.valid_until_height",
+                    "is " + t.getValidUntilHeight() + " but height " + head + " is already committed");
+        }
+        if (t.getValidUntilHeight() > head + maxValidityBlocks) {
+            throw GrpcErrors.invalidArgument("transaction.valid_until_height",
+                    "may be at most " + maxValidityBlocks + " blocks above the head (" + head + ")");
+        }
+        if (!Transactions.signatureValid(t)) {
+            throw GrpcErrors.invalidArgument("transaction.signature", "does not verify with transaction.sender_public_key");
+        }
+        if (ledger.isCommitted(tx.id())) {
+            throw Status.ALREADY_EXISTS.withDescription("transaction " + tx.id() + " is already committed").asRuntimeException();
+        }
+        if (!t.getSignature().isEmpty() && !senderLimits.tryAcquire(t.getSenderPublicKey())) {
+            throw Status.RESOURCE_EXHAUSTED.withDescription("the sender's rate of signed transactions is exhausted; retry later")
+                    .asRuntimeException();
+        }
+        CompletableFuture<Long> waiter = waitForCommit ? new CompletableFuture<>() : null;
+        SubmitTransactionResponse.Builder r = SubmitTransactionResponse.newBuilder().setTxId(tx.id())
+                .setStatus(TransactionStatus.TRANSACTION_STATUS_PENDING);
+        return node.submit(tx, waiter).thenCompose(a -> {
             switch (a) {
                 case ADMITTED, KNOWN -> {
                     if (a == Admission.KNOWN && waiter == null) {
@@ -127,31 +217,22 @@ public class ConsensusGrpcService extends ConsensusServiceImplBase {
                 case TOO_LARGE -> throw GrpcErrors.invalidArgument("transaction", "is larger than a block may hold");
                 case EXPIRED -> throw GrpcErrors.invalidArgument("transaction.valid_until_height", "has passed");
             }
-            SubmitTransactionResponse.Builder r = SubmitTransactionResponse.newBuilder().setTxId(tx.id())
-                    .setStatus(TransactionStatus.TRANSACTION_STATUS_PENDING);
             if (waiter == null) {
-                out.onNext(r.build());
-                out.onCompleted();
-                return;
+                return CompletableFuture.completedFuture(r.build());
             }
-            Deadline deadline = Context.current().getDeadline();
-            long waitMillis = deadline == null ? DEFAULT_WAIT_MILLIS : Math.max(0, deadline.timeRemaining(TimeUnit.MILLISECONDS) - 20);
-            waiter.orTimeout(waitMillis, TimeUnit.MILLISECONDS).whenComplete((height, err) -> {
+            return waiter.orTimeout(waitMillis, TimeUnit.MILLISECONDS).handle((height, err) -> {
                 if (err == null) {
-                    out.onNext(r.setStatus(TransactionStatus.TRANSACTION_STATUS_COMMITTED).setHeight(height).build());
-                    out.onCompleted();
-                } else {
-                    node.forgetWaiter(tx.id(), waiter);
-                    String why = err instanceof java.util.concurrent.TimeoutException
-                            ? "transaction " + tx.id() + " was not committed within the deadline; it stays in the pool"
-                            : "transaction " + tx.id() + ": " + err.getMessage();
-                    Status s = err instanceof java.util.concurrent.TimeoutException ? Status.DEADLINE_EXCEEDED : Status.ABORTED;
-                    out.onError(s.withDescription(why).asRuntimeException());
+                    return r.setStatus(TransactionStatus.TRANSACTION_STATUS_COMMITTED).setHeight(height).build();
                 }
+                node.forgetWaiter(tx.id(), waiter);
+                if (err instanceof java.util.concurrent.TimeoutException) {
+                    throw Status.DEADLINE_EXCEEDED.withDescription("transaction " + tx.id()
+                            + " was not committed within the deadline; it stays in the pool").asRuntimeException();
+                }
+                throw Status.ABORTED.withDescription("transaction " + tx.id() + ": " + err.getMessage()).asRuntimeException();
             });
-        } catch (StatusRuntimeException e) {
-            out.onError(e);
-        }
+        }).exceptionallyCompose(err -> CompletableFuture.failedFuture(
+                err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err));
     }
 
     @Override

@@ -507,16 +507,16 @@ public final class TxIndex implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** For tests and status: runs per level, frozen memtables. */
-    String shape() {
+    /** For tests and benchmarks: runs per level, memtables. */
+    public String shape() {
         View v = view;
         Map<Integer, Integer> levels = new java.util.TreeMap<>();
         v.runs().forEach(r -> levels.merge(r.level(), 1, Integer::sum));
         return "runs by level " + levels + ", memtables " + v.memtables().size();
     }
 
-    /** Waits (bounded) until no frozen memtable and no merge is pending or running; for tests. */
-    boolean quiesce(long timeoutMillis) throws InterruptedException {
+    /** Waits (bounded) until no frozen memtable and no merge is pending or running (tests, benchmarks). */
+    public boolean quiesce(long timeoutMillis) throws InterruptedException {
         long end = System.currentTimeMillis() + timeoutMillis;
         synchronized (lock) {
             while (view.memtables().size() > 1 || merging || mergeable() != null) {

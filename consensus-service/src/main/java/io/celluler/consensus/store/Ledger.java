@@ -36,6 +36,8 @@ public class Ledger {
     public record Stored(Block block, FinalityProof finality, Instant committedAt) {
     }
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Ledger.class);
+
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
     private final BlockRepository blocks;
@@ -56,7 +58,7 @@ public class Ledger {
         long covered = txIndex.open();
         long head = headHeight();
         if (covered < head) {
-            org.slf4j.LoggerFactory.getLogger(Ledger.class).info("indexing the transactions of blocks {} to {}", covered + 1, head);
+            log.info("indexing the transactions of blocks {} to {}", covered + 1, head);
         }
         for (long next = covered + 1; next <= head; ) {
             List<Stored> page = from(next, 64);

@@ -256,11 +256,7 @@ public final class TxIndex implements AutoCloseable {
                     lock.notifyAll();
                 }
             } catch (RuntimeException e) {
-                if (closedNow()) {
-                    return;
-                }
-                log.error("transaction index: writing run {} failed; trying again in 1 s", runId, e);
-                if (!pause(1_000)) {
+                if (!retryLater("writing", runId, e)) {
                     return;
                 }
             }
@@ -289,11 +285,7 @@ public final class TxIndex implements AutoCloseable {
             try {
                 merge(runId, inputs);
             } catch (RuntimeException e) {
-                if (closedNow()) {
-                    return;
-                }
-                log.error("transaction index: merging into run {} failed; trying again in 1 s", runId, e);
-                if (!pause(1_000)) {
+                if (!retryLater("merging into", runId, e)) {
                     return;
                 }
             } finally {
@@ -484,12 +476,11 @@ public final class TxIndex implements AutoCloseable {
         if (pageNo < 0) {
             return Optional.empty();
         }
-        List<byte[]> rows = jdbc.query("SELECT data FROM consensus_tx_run_page WHERE run_id = ? AND page_no = ?",
-                (rs, i) -> rs.getBytes(1), r.id(), pageNo);
-        if (rows.isEmpty()) {
+        byte[] data = readPage(r.id(), pageNo);
+        if (data == null) {
             return null;
         }
-        ByteBuffer page = ByteBuffer.wrap(rows.get(0));
+        ByteBuffer page = ByteBuffer.wrap(data);
         int n = page.capacity() / ENTRY_BYTES;
         lo = 0;
         hi = n - 1;
@@ -571,22 +562,30 @@ public final class TxIndex implements AutoCloseable {
         }
     }
 
-    private boolean closedNow() {
+    /**
+     * After a failed write or merge (on its thread): logs it and waits a second (woken early by close). False when
+     * the index is closed or closing, and the thread should end.
+     */
+    private boolean retryLater(String doing, long runId, RuntimeException e) {
         synchronized (lock) {
-            return closed;
-        }
-    }
-
-    /** Waits a while (woken early by close); false once closed. */
-    private boolean pause(long millis) {
-        synchronized (lock) {
+            if (closed) {
+                return false;
+            }
+            log.error("transaction index: {} run {} failed; trying again in 1 s", doing, runId, e);
             try {
-                lock.wait(millis);
-            } catch (InterruptedException e) {
+                lock.wait(1_000);
+            } catch (InterruptedException interrupted) {
                 return false;
             }
             return !closed;
         }
+    }
+
+    /** A page of a run; null when it is not there (its run was merged and deleted). */
+    private byte[] readPage(long runId, int pageNo) {
+        List<byte[]> rows = jdbc.query("SELECT data FROM consensus_tx_run_page WHERE run_id = ? AND page_no = ?",
+                (rs, i) -> rs.getBytes(1), runId, pageNo);
+        return rows.isEmpty() ? null : rows.get(0);
     }
 
     /** Reads a run's entries in order, one page at a time. */
@@ -607,12 +606,11 @@ public final class TxIndex implements AutoCloseable {
                     return false;
                 }
                 int p = pageNo++;
-                List<byte[]> rows = jdbc.query("SELECT data FROM consensus_tx_run_page WHERE run_id = ? AND page_no = ?",
-                        (rs, i) -> rs.getBytes(1), run.id(), p);
-                if (rows.isEmpty()) {
+                byte[] data = readPage(run.id(), p);
+                if (data == null) {
                     throw new IllegalStateException("run " + run.id() + " lost its page " + p);
                 }
-                page = ByteBuffer.wrap(rows.get(0));
+                page = ByteBuffer.wrap(data);
             }
             head = new byte[ENTRY_BYTES];
             page.get(head);

@@ -55,6 +55,13 @@ public class ConsensusBench implements Callable<Integer> {
     @Option(names = "--warmup-seconds", defaultValue = "5")
     int warmupSeconds;
 
+    @Option(names = "--jit-warmup-seconds", defaultValue = "60", description = "load before the first rate, until the JIT"
+            + " compilers have settled (the four cells' code is large: C2 keeps a core busy for the first minute)")
+    int jitWarmupSeconds;
+
+    @Option(names = "--jit-warmup-rate", defaultValue = "2000", description = "offered tx/s during --jit-warmup-seconds")
+    int jitWarmupRate;
+
     @Option(names = "--payload", defaultValue = "256")
     int payloadBytes;
 
@@ -107,20 +114,40 @@ public class ConsensusBench implements Callable<Integer> {
             for (int rate : rates) {
                 needed += (long) rate * (warmupSeconds + seconds);
             }
+            needed += (long) jitWarmupRate * jitWarmupSeconds;
             java.util.Iterator<Transaction> presigned = signed ? presign((int) needed).iterator() : null;
             long nonce = 0;
+            if (jitWarmupSeconds > 0) {
+                long jit0 = jitMillis();
+                run(stubs, jitWarmupRate, jitWarmupSeconds, null, presigned, nonce);
+                nonce += (long) jitWarmupRate * jitWarmupSeconds + 1_000_000;
+                System.out.printf("WARMUP %d s at %d/s: JIT compilers busy %.1f s%n", jitWarmupSeconds, jitWarmupRate,
+                        (jitMillis() - jit0) / 1e3);
+            }
             for (int rate : rates) {
                 run(stubs, rate, warmupSeconds, null, presigned, nonce);
                 nonce += (long) rate * warmupSeconds + 1_000_000;
                 Latencies lat = new Latencies(rate * seconds + 1);
+                var before = status(channels.get(0));
+                long cpuBefore = processCpuNanos();
+                long jitBefore = jitMillis();
+                long gcBefore = gcMillis();
                 long[] committed = run(stubs, rate, seconds, lat, presigned, nonce);
+                double cpuCores = (processCpuNanos() - cpuBefore) / (double) Math.max(1, committed[3]);
+                double jitCores = (jitMillis() - jitBefore) * 1e6 / Math.max(1, committed[3]);
+                double gcCores = (gcMillis() - gcBefore) * 1e6 / Math.max(1, committed[3]);
+                var after = status(channels.get(0));
+                long blocks = after.getCommittedHeight() - before.getCommittedHeight();
+                long rounds = after.getView() - before.getView();
                 nonce += (long) rate * seconds + 1_000_000;
                 // committed/s over the span from the first due transaction to the last commit answer: a rate the
                 // validators cannot keep up with shows as committed/s below offered (the backlog drains after the
                 // offering stops)
                 double span = Math.max(seconds, committed[2] / 1e9);
-                System.out.printf("CONSENSUS validators=%d payload=%dB signed=%s submit=%s offered=%d/s committed/s=%.0f failed=%d %s%n",
-                        VALIDATORS, payloadBytes, signed, unary ? "unary" : "stream", rate, committed[0] / span, committed[1],
+                System.out.printf("CONSENSUS validators=%d payload=%dB signed=%s submit=%s offered=%d/s committed/s=%.0f failed=%d"
+                        + " blocks/s=%.1f rounds/s=%.1f tx/block=%.0f cpu=%.2f-cores(jit %.2f gc %.2f) %s%n", VALIDATORS, payloadBytes,
+                        signed, unary ? "unary" : "stream", rate, committed[0] / span, committed[1], blocks / span,
+                        rounds / span, committed[0] / (double) Math.max(1, blocks), cpuCores, jitCores, gcCores,
                         lat.summary(seconds));
             }
             return 0;
@@ -128,6 +155,31 @@ public class ConsensusBench implements Callable<Integer> {
             channels.forEach(ManagedChannel::shutdownNow);
             cells.forEach(Cell::close);
         }
+    }
+
+    private static io.celluler.proto.consensus.v1.GetStatusResponse status(ManagedChannel c) {
+        return ConsensusServiceGrpc.newBlockingStub(c).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .getStatus(GetStatusRequest.getDefaultInstance());
+    }
+
+    /** Time the garbage collectors took so far (pauses and concurrent work, as the JVM counts them). */
+    private static long gcMillis() {
+        long sum = 0;
+        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            sum += Math.max(0, gc.getCollectionTime());
+        }
+        return sum;
+    }
+
+    /** Time the JIT compilers spent compiling so far (all compiler threads). */
+    private static long jitMillis() {
+        return java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+    }
+
+    /** CPU time of this process (validators, network-services and load generator together). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static boolean committing(List<ManagedChannel> channels) {
@@ -146,7 +198,7 @@ public class ConsensusBench implements Callable<Integer> {
 
     /**
      * Offers {@code rate} tx/s for {@code secs} seconds (a tick every millisecond sends what is due), then waits up
-     * to 30 s for the answers. Returns {committed, failed, nanoseconds from the start to the last commit answer}.
+     * to 30 s for the answers. Returns {committed, failed, nanoseconds from the start to the last commit answer, nanoseconds the run took}.
      */
     private long[] run(List<ConsensusServiceGrpc.ConsensusServiceStub> stubs, int rate, int secs, Latencies lat,
             java.util.Iterator<Transaction> presigned, long nonceBase) throws InterruptedException {
@@ -248,7 +300,7 @@ public class ConsensusBench implements Callable<Integer> {
                 lat.add(samples, n[0], n[0]);
             }
         }
-        return new long[] {committed.get(), failed.get() + outstanding.get(), lastAnswer.get() - start};
+        return new long[] {committed.get(), failed.get() + outstanding.get(), lastAnswer.get() - start, System.nanoTime() - start};
     }
 
     private List<Transaction> presign(int count) {

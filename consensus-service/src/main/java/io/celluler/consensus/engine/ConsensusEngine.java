@@ -97,6 +97,7 @@ public final class ConsensusEngine {
     // block tree
     private final Map<String, Block> blocks = new LinkedHashMap<>();
     private final Map<String, Block> committedRecent = new LinkedHashMap<>();
+    private long committedRecentBytes;
     private QC highQc;
     private String committedId;
     private long committedHeight;
@@ -161,8 +162,9 @@ public final class ConsensusEngine {
         }
         Block committedTip = committed.get(committed.size() - 1);
         for (Block c : committed.subList(Math.max(0, committed.size() - cfg.keptCommittedBlocks()), committed.size())) {
-            this.committedRecent.put(c.id(), c);
+            keepCommitted(c);
         }
+        trimCommittedRecent();
         this.blocks.put(committedTip.id(), committedTip);
         this.committedId = committedTip.id();
         this.committedHeight = committedTip.height();
@@ -474,7 +476,7 @@ public final class ConsensusEngine {
 
     /** {@code c}, which extends the committed tip, becomes the tip; its transactions leave the pool. */
     private void markCommitted(Block c) {
-        committedRecent.put(c.id(), c);
+        keepCommitted(c);
         for (Tx tx : c.txs()) {
             pool.remove(tx.id());
             recentlyCommitted.put(tx.id(), Boolean.TRUE);
@@ -528,8 +530,22 @@ public final class ConsensusEngine {
             }
         }
         blocks.keySet().retainAll(keep);
-        while (committedRecent.size() > cfg.keptCommittedBlocks()) {
-            committedRecent.remove(committedRecent.keySet().iterator().next());
+        trimCommittedRecent();
+    }
+
+    private void keepCommitted(Block c) {
+        if (committedRecent.put(c.id(), c) == null) {
+            committedRecentBytes += c.bytes();
+        }
+    }
+
+    /** Oldest first, down to the count and the bytes of the configuration; the tip stays. */
+    private void trimCommittedRecent() {
+        var it = committedRecent.values().iterator();
+        while (committedRecent.size() > 1
+                && (committedRecent.size() > cfg.keptCommittedBlocks() || committedRecentBytes > cfg.keptCommittedBytes())) {
+            committedRecentBytes -= it.next().bytes();
+            it.remove();
         }
     }
 

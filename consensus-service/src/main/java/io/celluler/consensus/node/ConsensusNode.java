@@ -88,7 +88,7 @@ public class ConsensusNode implements SmartLifecycle {
     private final LinkedHashMap<String, Long> pooledAtMillis = new LinkedHashMap<>();
     private final List<Tx> toGossip = new ArrayList<>();
     private long toGossipBytes;
-    private long lastGossipNanos;
+    private final GossipPacer gossipPacer;
     private long lastExpiryMillis;
     private boolean subscribed;
     private long resubscribeAtMillis;
@@ -108,6 +108,8 @@ public class ConsensusNode implements SmartLifecycle {
         this.ledger = ledger;
         this.inbox = new ArrayBlockingQueue<>(props.inboxCapacity());
         this.transport = new NetworkTransport(props.networkAddress());
+        this.gossipPacer = new GossipPacer(props.gossipIntervalMin().toNanos(), props.gossipIntervalMax().toNanos(),
+                props.gossipRounds());
     }
 
     // ---- lifecycle ------------------------------------------------------------------------------------------
@@ -270,6 +272,7 @@ public class ConsensusNode implements SmartLifecycle {
                     housekeeping();
                 }
                 flush();
+                gossipPacer.observeRound(engine.currentRound(), now);
                 gossip(now);
             } catch (InterruptedException e) {
                 return;
@@ -342,7 +345,8 @@ public class ConsensusNode implements SmartLifecycle {
         long tick = props.tick().toMillis();
         return new ConsensusConfig((int) (props.roundTimeout().toMillis() / tick), (int) (props.maxRoundTimeout().toMillis() / tick),
                 (int) (props.idleProposalDelay().toMillis() / tick), props.maxBlockTxs(), (int) props.maxBlockSize().toBytes(),
-                props.maxPoolTxs(), Math.min(256, props.keptCommittedBlocks()), props.keptCommittedBlocks());
+                props.maxPoolTxs(), Math.min(256, props.keptCommittedBlocks()), props.keptCommittedBlocks(),
+                props.keptCommittedSize().toBytes());
     }
 
     private void subscribe() {
@@ -609,13 +613,13 @@ public class ConsensusNode implements SmartLifecycle {
             toGossipBytes = 0;
             return;
         }
-        // few, full messages: each costs the network-services a signature, a verification and three gRPC hops
-        // whatever its size, which on a small machine weighs more than the bytes (docs/benchmarks.md)
+        // paced (GossipPacer): each message costs the network-services a signature, a verification and three gRPC
+        // hops whatever its size, which on a small machine weighs more than the bytes (docs/benchmarks.md)
         int maxBytes = (int) props.maxBlockSize().toBytes();
-        if (nowNanos - lastGossipNanos < props.gossipInterval().toNanos() && toGossipBytes < maxBytes) {
+        if (!gossipPacer.due(nowNanos, toGossipBytes >= maxBytes)) {
             return;
         }
-        lastGossipNanos = nowNanos;
+        gossipPacer.sent(nowNanos);
         int from = 0;
         while (from < toGossip.size()) {
             int bytes = 0;

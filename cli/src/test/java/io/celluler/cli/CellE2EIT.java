@@ -284,6 +284,26 @@ class CellE2EIT {
         assertThat(tx.statusCode()).isEqualTo(200);
         assertThat(json(tx).path("status").asString()).isEqualTo("TRANSACTION_STATUS_COMMITTED");
         assertThat(rest("GET", "/v1/consensus/blocks/0", null).statusCode()).isEqualTo(400);
+
+        // submitted over REST (JSON, bytes as base64), then its block's finality proof and the validator set
+        String payload = java.util.Base64.getEncoder().encodeToString("e2e over REST".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        HttpResponse<byte[]> submitted = rest("POST", "/v1/consensus/transactions", ("{\"transaction\":{\"payloadType\":"
+                + "\"celluler.test.v1.Note\",\"payload\":\"" + payload + "\"},\"waitForCommit\":true}").getBytes(),
+                "content-type", "application/json");
+        assertThat(submitted.statusCode()).as(new String(submitted.body())).isEqualTo(200);
+        long height = Long.parseLong(json(submitted).path("height").asString());
+        assertThat(height).isPositive();
+        HttpResponse<byte[]> proof = rest("GET", "/v1/consensus/blocks/" + height + ":proof", null);
+        assertThat(proof.statusCode()).isEqualTo(200);
+        assertThat(Long.parseLong(json(proof).path("proof").path("header").path("height").asString())).isEqualTo(height);
+        HttpResponse<byte[]> validators = rest("GET", "/v1/consensus/validators", null);
+        assertThat(validators.statusCode()).isEqualTo(200);
+        assertThat(json(validators).toString()).contains(json(status).path("cellId").asString());
+
+        HttpResponse<byte[]> noPayloadType = rest("POST", "/v1/consensus/transactions",
+                "{\"transaction\":{\"payload\":\"AA==\"}}".getBytes(), "content-type", "application/json");
+        assertThat(noPayloadType.statusCode()).isEqualTo(400);
+        assertThat(json(noPayloadType).path("message").asString()).contains("payload_type");
     }
 
     @Test

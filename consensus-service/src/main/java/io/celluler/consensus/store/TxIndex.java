@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 import io.celluler.consensus.engine.Messages.Block;
 import org.slf4j.Logger;
@@ -219,17 +220,10 @@ public final class TxIndex implements AutoCloseable {
             Memtable m;
             long runId;
             synchronized (lock) {
-                while (!closed && view.memtables().size() < 2) {
-                    try {
-                        lock.wait();
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                if (closed) {
+                m = awaitWork(() -> view.memtables().size() < 2 ? null : view.memtables().get(view.memtables().size() - 1));
+                if (m == null) {
                     return;
                 }
-                m = view.memtables().get(view.memtables().size() - 1);
                 runId = nextRunId++;
             }
             try {
@@ -266,17 +260,11 @@ public final class TxIndex implements AutoCloseable {
     /** The merger: whenever {@code fanout} runs share a level, they become one run of the next level. */
     private void compactLoop() {
         while (true) {
-            List<Run> inputs = null;
+            List<Run> inputs;
             long runId;
             synchronized (lock) {
-                while (!closed && (inputs = mergeable()) == null) {
-                    try {
-                        lock.wait();
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                if (closed) {
+                inputs = awaitWork(this::mergeable);
+                if (inputs == null) {
                     return;
                 }
                 runId = nextRunId++;
@@ -295,6 +283,22 @@ public final class TxIndex implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Under the lock: waits until {@code work} finds something to do (evaluated under the lock at each wake-up) and
+     * returns it; null once the index is closed or the thread interrupted (the background thread then ends).
+     */
+    private <T> T awaitWork(Supplier<T> work) {
+        T w = null;
+        while (!closed && (w = work.get()) == null) {
+            try {
+                lock.wait();
+            } catch (InterruptedException e) {
+                return null;
+            }
+        }
+        return closed ? null : w;
     }
 
     /** Under the lock: the {@code fanout} oldest runs of the lowest level that has that many, or null. */

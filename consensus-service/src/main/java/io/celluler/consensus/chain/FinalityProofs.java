@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import io.celluler.consensus.engine.Merkle;
+import io.celluler.core.hash.Merkle;
 import io.celluler.consensus.engine.Messages;
 import io.celluler.consensus.engine.Validators;
 import io.celluler.core.hash.Sha256;

@@ -3,6 +3,7 @@ package io.celluler.consensus.engine;
 import java.util.List;
 import java.util.SortedMap;
 
+import io.celluler.core.hash.Merkle;
 import io.celluler.core.hash.Sha256;
 
 /**
@@ -51,7 +52,7 @@ public final class Messages {
         /** A block with its transaction root and id computed. */
         public static Block create(Validators validators, long round, long height, QC justify, String proposer, List<Tx> txs,
                 long proposedAtMillis) {
-            String root = Merkle.root(txs);
+            String root = rootOfTxs(txs);
             String id = idOf(validators.chainId(), round, height, justify.blockId(), justify.round(), root, txs.size(),
                     validators.setHash(), proposer, proposedAtMillis);
             return new Block(id, round, height, justify.blockId(), justify, proposer, List.copyOf(txs), root,
@@ -60,14 +61,14 @@ public final class Messages {
 
         /** Height 0: the block every chain starts from, the same on every validator of the set. */
         public static Block genesis(Validators validators) {
-            String root = Merkle.root(List.of());
+            String root = Merkle.rootOfIds(List.of());
             String id = idOf(validators.chainId(), 0, 0, "", 0, root, 0, validators.setHash(), "", 0);
             return new Block(id, 0, 0, "", null, "", List.of(), root, validators.setHash(), 0);
         }
 
         /** Whether the id and the transaction root are what the content says (a forged block fails). */
         public boolean consistent(String chainId) {
-            String root = Merkle.root(txs);
+            String root = rootOfTxs(txs);
             return root.equals(txRoot) && justify != null && justify.blockId().equals(parentId)
                     && id.equals(idOf(chainId, round, height, parentId, justify.round(), root, txs.size(),
                             validatorSetHash, proposer, proposedAtMillis));
@@ -139,5 +140,14 @@ public final class Messages {
     /** A proposal: chain id and the block id. */
     public static byte[] proposalBytes(String chainId, String blockId) {
         return Canonical.of("celluler.consensus.v1.Proposal").str(chainId).str(blockId).bytes();
+    }
+
+    /** The Merkle root of a block's transaction ids. */
+    static String rootOfTxs(List<Tx> txs) {
+        List<String> ids = new java.util.ArrayList<>(txs.size());
+        for (Tx tx : txs) {
+            ids.add(tx.id());
+        }
+        return Merkle.rootOfIds(ids);
     }
 }

@@ -16,7 +16,7 @@ import io.celluler.consensus.chain.Transactions;
 import io.celluler.consensus.chain.Wire;
 import io.celluler.consensus.config.ConsensusProperties;
 import io.celluler.consensus.engine.ConsensusEngine.Admission;
-import io.celluler.consensus.engine.Merkle;
+import io.celluler.core.hash.Merkle;
 import io.celluler.consensus.engine.Tx;
 import io.celluler.consensus.node.ConsensusNode;
 import io.celluler.consensus.node.TxOutcomes;

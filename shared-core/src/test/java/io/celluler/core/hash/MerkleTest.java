@@ -1,10 +1,9 @@
-package io.celluler.consensus.engine;
+package io.celluler.core.hash;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.celluler.core.hash.Sha256;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

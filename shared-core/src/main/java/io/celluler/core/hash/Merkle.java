@@ -1,31 +1,21 @@
-package io.celluler.consensus.engine;
+package io.celluler.core.hash;
 
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
-import io.celluler.core.hash.Sha256;
-
 /**
- * The Merkle tree over a block's transaction ids (RFC 6962 §2.1 domain separation: leaves hash
- * {@code 0x00 || id}, nodes {@code 0x01 || left || right}; an odd node at the end of a level is carried up
- * unchanged, which gives RFC 6962's left-balanced tree). The root of no transactions is the hash of the empty
- * string. Ids are 64 hex characters.
+ * A Merkle tree over a list of SHA-256 values given as hex — a block's transaction ids (consensus), an object's
+ * chunk hashes (cas) — with RFC 6962 §2.1 domain separation: leaves hash {@code 0x00 || id}, nodes
+ * {@code 0x01 || left || right}; an odd node at the end of a level is carried up unchanged, which gives RFC 6962's
+ * left-balanced tree. The root of an empty list is the hash of the empty string. Ids are 64 hex characters.
  */
 public final class Merkle {
 
     private static final HexFormat HEX = HexFormat.of();
 
     private Merkle() {
-    }
-
-    public static String root(List<Tx> txs) {
-        List<String> ids = new ArrayList<>(txs.size());
-        for (Tx tx : txs) {
-            ids.add(tx.id());
-        }
-        return rootOfIds(ids);
     }
 
     public static String rootOfIds(List<String> ids) {
@@ -102,10 +92,10 @@ public final class Merkle {
         return up;
     }
 
-    static byte[] leaf(String txId) {
+    static byte[] leaf(String id) {
         MessageDigest d = Sha256.newDigest();
         d.update((byte) 0);
-        d.update(HEX.parseHex(txId));
+        d.update(HEX.parseHex(id));
         return d.digest();
     }
 

@@ -10,12 +10,9 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.celluler.consensus.chain.Ed25519Crypto;
@@ -46,7 +43,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * The validator: drives the pure {@link ConsensusEngine} on one thread (DESIGN §6). Inputs — ticks, messages
- * from other validators, admitted transactions — go through one bounded inbox; after each batch of inputs the
+ * from other validators, admitted transactions — go through a bounded {@link Inbox} whose urgent lane (the
+ * validators' round messages) is served before submissions and gossip; after each batch of inputs the
  * engine's {@link Ready} is handled in order: persist (safety state, block tree, committed blocks: one database
  * transaction), then send, then apply (head, waiting submitters, block streams).
  *
@@ -66,7 +64,7 @@ public class ConsensusNode implements SmartLifecycle {
 
     private final ConsensusProperties props;
     private final Ledger ledger;
-    private final BlockingQueue<Runnable> inbox;
+    private final Inbox inbox;
     private final NetworkTransport transport;
     private final Map<String, CompletableFuture<Long>> commitWaiters = new ConcurrentHashMap<>();
     private final List<Runnable> headListeners = new CopyOnWriteArrayList<>();
@@ -106,7 +104,7 @@ public class ConsensusNode implements SmartLifecycle {
     public ConsensusNode(ConsensusProperties props, Ledger ledger) {
         this.props = props;
         this.ledger = ledger;
-        this.inbox = new ArrayBlockingQueue<>(props.inboxCapacity());
+        this.inbox = new Inbox(props.inboxCapacity());
         this.transport = new NetworkTransport(props.networkAddress());
         this.gossipPacer = new GossipPacer(props.gossipIntervalMin().toNanos(), props.gossipIntervalMax().toNanos(),
                 props.gossipRounds());
@@ -119,6 +117,7 @@ public class ConsensusNode implements SmartLifecycle {
         running = true;
         loop = new Thread(this::run, "consensus-loop");
         loop.setDaemon(true);
+        inbox.consumer(loop);
         loop.start();
     }
 
@@ -257,13 +256,21 @@ public class ConsensusNode implements SmartLifecycle {
         long nextTick = System.nanoTime() + tickNanos;
         while (running) {
             try {
-                long wait = nextTick - System.nanoTime();
-                Runnable r = wait > 0 ? inbox.poll(wait, TimeUnit.NANOSECONDS) : inbox.poll();
+                inbox.awaitInput(nextTick - System.nanoTime());
+                if (Thread.interrupted()) {
+                    return;
+                }
+                // the round's messages first, then a slice of submissions and gossip; a round message that arrives
+                // meanwhile ends the slice, so votes go out (flush) without waiting behind a queue of submissions
                 int handled = 0;
-                while (r != null && handled < 4096) {
+                for (Runnable r; handled < 4096 && (r = inbox.pollUrgent()) != null; handled++) {
                     r.run();
-                    handled++;
-                    r = inbox.poll();
+                }
+                for (Runnable r; handled < 4096 && (r = inbox.pollNormal()) != null; ) {
+                    r.run();
+                    if (++handled % 64 == 0 && inbox.hasUrgent()) {
+                        break;
+                    }
                 }
                 long now = System.nanoTime();
                 if (now >= nextTick) {
@@ -274,8 +281,6 @@ public class ConsensusNode implements SmartLifecycle {
                 flush();
                 gossipPacer.observeRound(engine.currentRound(), now);
                 gossip(now);
-            } catch (InterruptedException e) {
-                return;
             } catch (RuntimeException e) {
                 // the ledger could not be written: nothing was sent; stop rather than vote without durable state
                 startupProblem = "consensus-service stopped: " + e.getMessage();
@@ -378,10 +383,11 @@ public class ConsensusNode implements SmartLifecycle {
                     }
                 };
             };
-            if (r != null && !inbox.offer(r)) {
+            boolean urgent = !(in instanceof Wire.Transactions);
+            if (r != null && !(urgent ? inbox.offerUrgent(r) : inbox.offer(r))) {
                 droppedInputs.incrementAndGet();
             }
-        }, () -> inbox.offer(() -> {
+        }, () -> inbox.offerUrgent(() -> {
             subscribed = false;
             resubscribeAtMillis = System.currentTimeMillis() + 1000;
         }));

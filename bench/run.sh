@@ -10,5 +10,5 @@ if [ ! -f bench/target/celluler-bench-exec.jar ] || [ -n "$(find . -path ./.git 
      \( -name '*.java' -o -name '*.proto' -o -name '*.yml' -o -name pom.xml \) -newer bench/target/celluler-bench-exec.jar -print -quit)" ]; then
   ./mvnw -B -q -DskipTests -pl bench -am install >&2
 fi
-exec "$JAVA_HOME/bin/java" -Xmx2g -XX:+EnableDynamicAgentLoading --enable-native-access=ALL-UNNAMED \
+exec "$JAVA_HOME/bin/java" ${BENCH_JAVA_OPTS:--Xmx2g} -XX:+EnableDynamicAgentLoading --enable-native-access=ALL-UNNAMED \
   -jar bench/target/celluler-bench-exec.jar "$@"

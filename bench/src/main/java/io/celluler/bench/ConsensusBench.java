@@ -121,7 +121,7 @@ public class ConsensusBench implements Callable<Integer> {
                 long jit0 = jitMillis();
                 run(stubs, jitWarmupRate, jitWarmupSeconds, null, presigned, nonce);
                 nonce += (long) jitWarmupRate * jitWarmupSeconds + 1_000_000;
-                System.out.printf("WARMUP %d s at %d/s: JIT compilers busy %.1f s%n", jitWarmupSeconds, jitWarmupRate,
+                System.out.printf("WARMUP %d s at %d/s: JIT compilers used %.1f s of CPU%n", jitWarmupSeconds, jitWarmupRate,
                         (jitMillis() - jit0) / 1e3);
             }
             for (int rate : rates) {
@@ -162,8 +162,15 @@ public class ConsensusBench implements Callable<Integer> {
                 .getStatus(GetStatusRequest.getDefaultInstance());
     }
 
-    /** Time the garbage collectors took so far (pauses and concurrent work, as the JVM counts them). */
+    /**
+     * CPU time of the garbage collectors' threads so far (Linux: their /proc counters). Where /proc is not there,
+     * the collectors' own count, which is wall time of pauses and cycles and reads high on a busy machine.
+     */
     private static long gcMillis() {
+        long fromProc = JvmThreadsCpu.millis("GC Thread", "G1 ");
+        if (fromProc >= 0) {
+            return fromProc;
+        }
         long sum = 0;
         for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
             sum += Math.max(0, gc.getCollectionTime());
@@ -171,9 +178,14 @@ public class ConsensusBench implements Callable<Integer> {
         return sum;
     }
 
-    /** Time the JIT compilers spent compiling so far (all compiler threads). */
+    /**
+     * CPU time of the JIT compiler threads so far (Linux: their /proc counters). The JVM's own figure
+     * ({@code CompilationMXBean}) is the wall time of compilations: when the compilers wait for a core, as they do on
+     * two cores shared with eight services, it counts the waiting too (it read "1.00 core" while the C2 thread used ~0.2).
+     */
     private static long jitMillis() {
-        return java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
+        long fromProc = JvmThreadsCpu.millis("C1 CompilerThre", "C2 CompilerThre");
+        return fromProc >= 0 ? fromProc : java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
     }
 
     /** CPU time of this process (validators, network-services and load generator together). */

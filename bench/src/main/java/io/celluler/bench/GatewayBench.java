@@ -12,7 +12,7 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 
 import io.celluler.cli.cell.Cell;
-import io.celluler.core.cas.BlobUpload;
+import io.celluler.core.cas.ContentUpload;
 import io.celluler.cli.cell.CellService;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
@@ -68,8 +68,8 @@ public class GatewayBench implements Callable<Integer> {
             try {
                 byte[] blob = new byte[1024];
                 new Random(1).nextBytes(blob);
-                String sha = put(direct, blob).getBlob().getSha256();
-                StatRequest stat = StatRequest.newBuilder().setSha256(sha).build();
+                String sha = put(direct, blob).getObject().getRoot();
+                StatRequest stat = StatRequest.newBuilder().setRoot(sha).build();
                 URI statUri = URI.create(cell.gatewayUrl() + "/v1/blobs/" + sha + ":stat");
 
                 report("stat grpc-direct", closedLoop(() -> CasServiceGrpc.newBlockingStub(direct).stat(stat)));
@@ -98,8 +98,8 @@ public class GatewayBench implements Callable<Integer> {
                 // reads of one 8 MiB blob: the server stream (gRPC) and the raw download (REST)
                 byte[] big = new byte[8 * 1024 * 1024];
                 new Random(9).nextBytes(big);
-                String bigSha = put(direct, big).getBlob().getSha256();
-                GetRequest get = GetRequest.newBuilder().setSha256(bigSha).build();
+                String bigSha = put(direct, big).getObject().getRoot();
+                GetRequest get = GetRequest.newBuilder().setRoot(bigSha).build();
                 getRun("get-8MiB grpc-direct", () -> CasServiceGrpc.newBlockingStub(direct).get(get).forEachRemaining(r -> { }));
                 getRun("get-8MiB grpc-gateway", () -> CasServiceGrpc.newBlockingStub(viaGateway).get(get).forEachRemaining(r -> { }));
                 URI getUri = URI.create(cell.gatewayUrl() + "/v1/blobs/" + bigSha);
@@ -170,7 +170,7 @@ public class GatewayBench implements Callable<Integer> {
     }
 
     private static PutResponse put(ManagedChannel channel, byte[] data) throws Exception {
-        return BlobUpload.put(channel, data, 256 * 1024, PutRequest.getDefaultInstance(), Duration.ofSeconds(60));
+        return ContentUpload.put(channel, data, 256 * 1024, PutRequest.getDefaultInstance(), Duration.ofSeconds(60));
     }
 
     private static byte[] blob(int i, int run) {

@@ -26,7 +26,7 @@ import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.reflection.v1.ServiceResponse;
-import io.celluler.core.cas.BlobUpload;
+import io.celluler.core.cas.ContentUpload;
 import io.celluler.core.hash.Sha256;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
@@ -71,7 +71,7 @@ class CellE2EIT {
     @BeforeAll
     static void startCell() {
         cell = Cell.start(Cell.Options.defaults(dataDir).withCellIndex(CELL_INDEX)
-                .withExtraArgs(List.of("--celluler.cas.max-blob-size=" + MAX_BLOB_BYTES + "B")));
+                .withExtraArgs(List.of("--celluler.cas.max-object-size=" + MAX_BLOB_BYTES + "B")));
         gateway = ManagedChannelBuilder.forAddress("127.0.0.1", cell.gatewayPort()).usePlaintext().build();
         // REST clients speak HTTP/1.1 (Java's default would try an h2c upgrade, which buffers the body)
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
@@ -101,7 +101,7 @@ class CellE2EIT {
     }
 
     static PutResponse grpcPut(byte[] data, int pieceSize) throws Exception {
-        return BlobUpload.put(gateway, data, pieceSize, PutRequest.getDefaultInstance(), Duration.ofSeconds(30));
+        return ContentUpload.put(gateway, data, pieceSize, PutRequest.getDefaultInstance(), Duration.ofSeconds(30));
     }
 
     static HttpResponse<byte[]> rest(String method, String path, byte[] body, String... headers) throws Exception {
@@ -207,30 +207,31 @@ class CellE2EIT {
         byte[] data = randomBytes(700_000, 1);
 
         PutResponse put = grpcPut(data, 50_000);
-        String sha = put.getBlob().getSha256();
+        String root = put.getObject().getRoot();
         List<GetResponse> pieces = new ArrayList<>();
-        cas().get(GetRequest.newBuilder().setSha256(sha).build()).forEachRemaining(pieces::add);
-        var stat = cas().stat(StatRequest.newBuilder().setSha256(sha).build());
+        cas().get(GetRequest.newBuilder().setRoot(root).build()).forEachRemaining(pieces::add);
+        var stat = cas().stat(StatRequest.newBuilder().setRoot(root).build());
 
-        assertThat(sha).isEqualTo(Sha256.hexOf(data));
+        assertThat(put.getObject().getContentSha256()).isEqualTo(Sha256.hexOf(data));
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         pieces.forEach(p -> got.writeBytes(p.getData().toByteArray()));
         assertThat(got.toByteArray()).isEqualTo(data);
-        assertThat(pieces).as("server stream of 256 KiB messages").hasSize(3);
-        assertThat(stat.getBlob().getSizeBytes()).isEqualTo(data.length);
+        assertThat(pieces).as("server stream of messages of at most 256 KiB")
+                .allSatisfy(p -> assertThat(p.getData().size()).isLessThanOrEqualTo(256 * 1024));
+        assertThat(stat.getObject().getSizeBytes()).isEqualTo(data.length);
     }
 
     @Test
     void grpcErrorStatusMessageAndDetailsPassThroughTheGateway() {
         String unknown = Sha256.hexOf("never stored".getBytes());
 
-        assertThatThrownBy(() -> cas().stat(StatRequest.newBuilder().setSha256(unknown).build()))
+        assertThatThrownBy(() -> cas().stat(StatRequest.newBuilder().setRoot(unknown).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
-                    assertThat(e.getStatus().getDescription()).isEqualTo("no blob " + unknown + " on this cell");
+                    assertThat(e.getStatus().getDescription()).isEqualTo("no content " + unknown + " is pinned on this cell");
                 });
         // the error of a server stream, and the google.rpc.Status details carried in the trailers
-        assertThatThrownBy(() -> cas().get(GetRequest.newBuilder().setSha256("not-a-hash").build()).hasNext())
+        assertThatThrownBy(() -> cas().get(GetRequest.newBuilder().setRoot("not-a-hash").build()).hasNext())
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
                     com.google.rpc.Status details = StatusProto.fromThrowable(e);
@@ -341,67 +342,68 @@ class CellE2EIT {
     // ---- REST through the transcoder ---------------------------------------------------------------
 
     @Test
-    void restPutThenGetABlob() throws Exception {
+    void restPutThenGetContent() throws Exception {
         byte[] data = randomBytes(300_000, 3);
         String sha = Sha256.hexOf(data);
 
-        HttpResponse<byte[]> put = rest("PUT", "/v1/blobs?expected_sha256=" + sha + "&media_type=image/png", data,
+        HttpResponse<byte[]> put = rest("PUT", "/v1/objects?expected_sha256=" + sha + "&media_type=image/png", data,
                 "content-type", "application/octet-stream");
-        HttpResponse<byte[]> get = rest("GET", "/v1/blobs/" + sha, null);
-        HttpResponse<byte[]> stat = rest("GET", "/v1/blobs/" + sha + ":stat", null);
+        String root = json(put).path("object").path("root").asString();
+        HttpResponse<byte[]> get = rest("GET", "/v1/objects/" + root, null);
+        HttpResponse<byte[]> stat = rest("GET", "/v1/objects/" + root + ":stat", null);
 
         assertThat(put.statusCode()).isEqualTo(200);
-        assertThat(json(put).path("blob").path("sha256").asString()).isEqualTo(sha);
-        assertThat(json(put).path("blob").path("sizeBytes").asString()).isEqualTo("300000");
+        assertThat(json(put).path("object").path("contentSha256").asString()).isEqualTo(sha);
+        assertThat(json(put).path("object").path("sizeBytes").asString()).isEqualTo("300000");
         assertThat(get.statusCode()).isEqualTo(200);
         assertThat(get.headers().firstValue("content-type")).hasValue("application/octet-stream");
         assertThat(get.body()).isEqualTo(data);
         assertThat(stat.statusCode()).isEqualTo(200);
-        assertThat(json(stat).path("blob").path("mediaType").asString()).isEqualTo("image/png");
+        assertThat(json(stat).path("object").path("mediaType").asString()).isEqualTo("image/png");
     }
 
     @Test
     void restServerStreamAsNewlineDelimitedJson() throws Exception {
         byte[] data = randomBytes(600_000, 4);
-        String sha = grpcPut(data, 100_000).getBlob().getSha256();
+        String root = grpcPut(data, 100_000).getObject().getRoot();
 
-        HttpResponse<byte[]> r = rest("GET", "/v1/blobs/" + sha, null, "accept", "application/x-ndjson");
+        HttpResponse<byte[]> r = rest("GET", "/v1/objects/" + root, null, "accept", "application/x-ndjson");
 
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type")).hasValue("application/x-ndjson");
         String[] lines = new String(r.body()).split("\n");
-        assertThat(lines).hasSize(3);
+        assertThat(lines.length).as("one line per message: chunks of ~64 KiB, at most 256 KiB each").isGreaterThan(2);
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         for (String line : lines) {
             got.writeBytes(java.util.Base64.getDecoder().decode(JSON.readTree(line).path("data").asString()));
         }
         assertThat(got.toByteArray()).isEqualTo(data);
-        assertThat(JSON.readTree(lines[0]).path("blob").path("sha256").asString()).isEqualTo(sha);
+        assertThat(JSON.readTree(lines[0]).path("object").path("root").asString()).isEqualTo(root);
     }
 
     @Test
     void restErrorsAreMappedAndNameTheProblem() throws Exception {
         String unknown = Sha256.hexOf("nothing".getBytes());
 
-        HttpResponse<byte[]> notFound = rest("GET", "/v1/blobs/" + unknown, null);
-        HttpResponse<byte[]> badHash = rest("GET", "/v1/blobs/XYZ:stat", null);
-        HttpResponse<byte[]> empty = rest("PUT", "/v1/blobs", new byte[0]);
-        HttpResponse<byte[]> tooBig = rest("PUT", "/v1/blobs", randomBytes(MAX_BLOB_BYTES + 1, 5));
-        HttpResponse<byte[]> unknownParam = rest("GET", "/v1/blobs/" + unknown + ":stat?colour=red", null);
+        HttpResponse<byte[]> notFound = rest("GET", "/v1/objects/" + unknown, null);
+        HttpResponse<byte[]> badHash = rest("GET", "/v1/objects/XYZ:stat", null);
+        HttpResponse<byte[]> badExpected = rest("PUT", "/v1/objects?expected_sha256=XYZ", new byte[] {1});
+        HttpResponse<byte[]> tooBig = rest("PUT", "/v1/objects", randomBytes(MAX_BLOB_BYTES + 1, 5));
+        HttpResponse<byte[]> unknownParam = rest("GET", "/v1/objects/" + unknown + ":stat?colour=red", null);
         HttpResponse<byte[]> noRoute = rest("GET", "/v1/no/such/route", null);
         HttpResponse<byte[]> noRouteOutsideApi = rest("GET", "/nothing-here", null);
-        HttpResponse<byte[]> wrongMethod = rest("POST", "/v1/blobs/" + unknown, new byte[0]);
-        HttpResponse<byte[]> valuelessParam = rest("PUT", "/v1/blobs?media_type", new byte[] {1});
-        HttpResponse<byte[]> badAccept = rest("GET", "/v1/blobs/" + unknown, null, "accept", "not a media type");
+        HttpResponse<byte[]> wrongMethod = rest("POST", "/v1/objects/" + unknown, new byte[0]);
+        HttpResponse<byte[]> valuelessParam = rest("PUT", "/v1/objects?media_type", new byte[] {1});
+        HttpResponse<byte[]> badAccept = rest("GET", "/v1/objects/" + unknown, null, "accept", "not a media type");
 
         assertThat(notFound.statusCode()).isEqualTo(404);
         assertThat(json(notFound).path("code").asInt()).isEqualTo(5);
         assertThat(json(notFound).path("message").asString()).contains(unknown);
         assertThat(badHash.statusCode()).isEqualTo(400);
         assertThat(json(badHash).path("details").get(0).path("fieldViolations").get(0).path("field").asString())
-                .isEqualTo("sha256");
-        assertThat(empty.statusCode()).isEqualTo(400);
-        assertThat(json(empty).path("message").asString()).startsWith("data: blob is empty");
+                .isEqualTo("root");
+        assertThat(badExpected.statusCode()).isEqualTo(400);
+        assertThat(json(badExpected).path("message").asString()).startsWith("expected_sha256: must be 64 lowercase hex");
         assertThat(tooBig.statusCode()).isEqualTo(413);
         // a refused upload closes its connection: it is not reused with an unread body in it
         assertThat(tooBig.headers().firstValue("connection")).hasValue("close");
@@ -474,13 +476,13 @@ class CellE2EIT {
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode doc = json(r);
         assertThat(doc.path("openapi").asString()).isEqualTo("3.0.3");
-        assertThat(doc.path("paths").path("/v1/blobs").path("put").path("operationId").asString())
+        assertThat(doc.path("paths").path("/v1/objects").path("put").path("operationId").asString())
                 .isEqualTo("CasService_Put");
-        assertThat(doc.path("paths").path("/v1/blobs/{sha256}").path("get").path("operationId").asString())
+        assertThat(doc.path("paths").path("/v1/objects/{root}").path("get").path("operationId").asString())
                 .isEqualTo("CasService_Get");
-        assertThat(doc.path("paths").path("/v1/blobs/{sha256}:stat").path("get").path("summary").asString())
-                .isEqualTo("Metadata of a stored blob.");
-        assertThat(doc.path("components").path("schemas").has("celluler.cas.v1.BlobInfo")).isTrue();
+        assertThat(doc.path("paths").path("/v1/objects/{root}:stat").path("get").path("summary").asString())
+                .isEqualTo("Information on pinned content.");
+        assertThat(doc.path("components").path("schemas").has("celluler.cas.v1.ObjectInfo")).isTrue();
         List<String> tags = new ArrayList<>();
         doc.path("paths").forEach(p -> p.forEach(op -> tags.add(op.path("tags").get(0).asString())));
         assertThat(tags).contains("celluler.cas.v1.CasService", "celluler.consensus.v1.ConsensusService",

@@ -56,7 +56,7 @@ class CellulerUpIT {
             assertThat(output).containsPattern(service + "\\s+\\d+\\s+\\d+\\s+UP");
         }
         assertThat(output).contains("Gateway:  http://127.0.0.1:8290").contains("Stopped.");
-        assertThat(Files.isDirectory(dataDir.resolve("cas-service/blobs"))).isTrue();
+        assertThat(Files.isDirectory(dataDir.resolve("cas-service/store"))).isTrue();
         assertThat(Files.size(dataDir.resolve("logs/cell.log"))).isPositive();
     }
 }

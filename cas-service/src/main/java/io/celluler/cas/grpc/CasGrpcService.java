@@ -1,22 +1,38 @@
 package io.celluler.cas.grpc;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.security.MessageDigest;
-import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.celluler.cas.config.CasProperties;
-import io.celluler.cas.store.BlobEntity;
-import io.celluler.cas.store.BlobFileStore;
-import io.celluler.cas.store.BlobStore;
+import io.celluler.cas.object.ContentService;
+import io.celluler.cas.object.Ingest;
+import io.celluler.cas.object.Manifest;
+import io.celluler.cas.store.ChunkStore;
+import io.celluler.cas.store.ContentIndex.Pin;
+import io.celluler.cas.store.ContentIndex.PinResult;
+import io.celluler.cas.store.ContentIndex.StoredManifest;
 import io.celluler.core.grpc.GrpcErrors;
 import io.celluler.core.hash.Sha256;
-import io.celluler.proto.cas.v1.BlobInfo;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
+import io.celluler.proto.cas.v1.ChunkRef;
+import io.celluler.proto.cas.v1.DeleteRequest;
+import io.celluler.proto.cas.v1.DeleteResponse;
+import io.celluler.proto.cas.v1.FetchChunksRequest;
+import io.celluler.proto.cas.v1.FetchChunksResponse;
+import io.celluler.proto.cas.v1.GetManifestRequest;
+import io.celluler.proto.cas.v1.GetManifestResponse;
 import io.celluler.proto.cas.v1.GetRequest;
 import io.celluler.proto.cas.v1.GetResponse;
+import io.celluler.proto.cas.v1.HasChunksRequest;
+import io.celluler.proto.cas.v1.HasChunksResponse;
+import io.celluler.proto.cas.v1.ListRequest;
+import io.celluler.proto.cas.v1.ListResponse;
+import io.celluler.proto.cas.v1.ObjectInfo;
 import io.celluler.proto.cas.v1.PutRequest;
 import io.celluler.proto.cas.v1.PutResponse;
 import io.celluler.proto.cas.v1.StatRequest;
@@ -27,38 +43,44 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
 
-/** gRPC adapter of the blob store: Put (client stream), Get (server stream), Stat. Delete and List are not built yet. */
+/** gRPC adapter of {@link ContentService}: content by its root, and chunks for other cells. */
 @Service
-public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase {
+public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements DisposableBean {
 
     private static final Logger log = LoggerFactory.getLogger(CasGrpcService.class);
     static final int MEDIA_TYPE_MAX_CHARS = 255;
+    static final int MAX_HAS_CHUNKS = 10_000;
+    static final int MAX_FETCH_CHUNKS = 1_000;
+    static final int MAX_PAGE_SIZE = 1_000;
+    /** Bytes of chunk data per FetchChunks message at most. */
+    static final int FETCH_PIECE_BYTES = 1 << 20;
 
-    private final BlobStore store;
-    private final long maxBlobSizeBytes;
+    private final ContentService content;
     private final int readChunkSizeBytes;
-    private final Clock clock;
+    /** Reads for Get streams: chunk files are read and verified off the gRPC threads. */
+    private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
 
-    public CasGrpcService(BlobStore store, CasProperties properties) {
-        this.store = store;
-        this.maxBlobSizeBytes = properties.maxBlobSize().toBytes();
+    public CasGrpcService(ContentService content, CasProperties properties) {
+        this.content = content;
         this.readChunkSizeBytes = (int) properties.readChunkSize().toBytes();
-        this.clock = Clock.systemUTC();
     }
+
+    // ---- Put ----------------------------------------------------------------------------------------------------
 
     @Override
     public StreamObserver<PutRequest> put(StreamObserver<PutResponse> responses) {
         return new PutCall(responses);
     }
 
-    /** One Put: validates as it goes, and on any failure drops the upload so nothing partial stays. */
+    /** One Put: validates as it goes; on any failure nothing is pinned (chunks written are left to the GC). */
     private final class PutCall implements StreamObserver<PutRequest> {
 
         private final StreamObserver<PutResponse> responses;
-        private BlobFileStore.Upload upload;
+        private Ingest upload;
         private String expectedSha256 = "";
         private String mediaType = "";
         private boolean closed;
@@ -82,29 +104,29 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase {
                     if (mediaType.length() > MEDIA_TYPE_MAX_CHARS) {
                         throw GrpcErrors.invalidArgument("media_type", "must be at most " + MEDIA_TYPE_MAX_CHARS + " characters");
                     }
-                    upload = store.begin();
+                    upload = content.begin(false);
                 } else if (!request.getExpectedSha256().isEmpty() || !request.getMediaType().isEmpty()) {
                     throw GrpcErrors.invalidArgument(request.getExpectedSha256().isEmpty() ? "media_type" : "expected_sha256",
                             "may only be set in the first message of the stream");
                 }
                 ByteString data = request.getData();
-                if (upload.sizeBytes() + data.size() > maxBlobSizeBytes) {
-                    throw GrpcErrors.limitExceeded("data", "blob exceeds the maximum size of " + maxBlobSizeBytes
-                            + " bytes (celluler.cas.max-blob-size)");
-                }
-                upload.write(data.asReadOnlyByteBuffer());
+                byte[] bytes = data.toByteArray();
+                upload.write(bytes, 0, bytes.length);
             } catch (StatusRuntimeException e) {
                 fail(e);
+            } catch (Ingest.TooLargeException e) {
+                fail(GrpcErrors.limitExceeded("data", "the content exceeds the maximum size of " + e.maxSizeBytes()
+                        + " bytes (celluler.cas.max-object-size)"));
             } catch (IOException e) {
-                fail(ioFailure("writing the upload", e));
+                fail(ioFailure("storing chunks", e));
             }
         }
 
         @Override
         public void onError(Throwable t) {
-            // the client cancelled or the connection broke: keep nothing
+            // the client cancelled or the connection broke: nothing is pinned
             closed = true;
-            abort();
+            release();
         }
 
         @Override
@@ -113,52 +135,206 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase {
                 return;
             }
             try {
-                if (upload == null || upload.sizeBytes() == 0) {
-                    throw GrpcErrors.invalidArgument("data", "blob is empty: send at least one byte");
+                if (upload == null) {
+                    upload = content.begin(false); // no message at all: empty content
                 }
-                String actual = upload.finish();
+                Ingest.Result stored = upload.finish();
+                String actual = stored.manifest().contentSha256();
                 if (!expectedSha256.isEmpty() && !expectedSha256.equals(actual)) {
                     throw GrpcErrors.invalidArgument("expected_sha256",
                             "the bytes hash to " + actual + ", not " + expectedSha256 + "; nothing was stored");
                 }
-                BlobStore.Stored stored = store.commit(upload, mediaType.isEmpty() ? null : mediaType, clock.instant());
+                PinResult pinned = content.pin(upload, stored, mediaType);
                 closed = true;
-                responses.onNext(PutResponse.newBuilder()
-                        .setBlob(toProto(stored.blob()))
-                        .setAlreadyExisted(stored.alreadyExisted())
-                        .build());
+                responses.onNext(PutResponse.newBuilder().setObject(info(pinned.pin()))
+                        .setAlreadyPinned(pinned.alreadyPinned()).setNewChunks(stored.newChunks())
+                        .setNewBytes(stored.newBytes()).build());
                 responses.onCompleted();
             } catch (StatusRuntimeException e) {
                 fail(e);
             } catch (IOException e) {
-                fail(ioFailure("storing the blob", e));
+                fail(ioFailure("storing chunks", e));
             } catch (DataAccessException e) {
-                // the bytes are durable under their address; without the row nobody sees them, and a retry
-                // of the same put finds the file and writes the row
-                log.error("metadata store failed while storing a blob", e);
+                // the chunks are durable; without the pin nobody references them, and a retry finds them stored
+                log.error("metadata store failed while pinning content", e);
                 fail(Status.UNAVAILABLE.withDescription("the metadata store is unavailable: "
                         + e.getMostSpecificCause().getMessage() + "; retry the put").asRuntimeException());
+            } finally {
+                release();
             }
         }
 
         private void fail(StatusRuntimeException e) {
             closed = true;
-            abort();
+            release();
             responses.onError(e);
         }
 
-        private void abort() {
+        private void release() {
             if (upload != null) {
-                upload.abort();
+                upload.close();
             }
         }
     }
 
+    // ---- Get ----------------------------------------------------------------------------------------------------
+
+    @Override
+    public void get(GetRequest request, StreamObserver<GetResponse> responses) {
+        Pin pin;
+        StoredManifest m;
+        try {
+            pin = pinOrThrow(request.getRoot());
+            m = content.manifest(pin.root()).orElseThrow(() -> GrpcErrors.notFound("no content " + pin.root() + " on this cell"));
+            if (request.getOffset() < 0 || request.getOffset() > m.manifest().sizeBytes()) {
+                throw GrpcErrors.invalidArgument("offset", "must be between 0 and the size (" + m.manifest().sizeBytes() + ")");
+            }
+            if (request.getLength() < 0) {
+                throw GrpcErrors.invalidArgument("length", "must not be negative (0 reads to the end)");
+            }
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+            return;
+        } catch (DataAccessException e) {
+            responses.onError(metadataUnavailable(e));
+            return;
+        }
+        long length = request.getLength() == 0 ? m.manifest().sizeBytes() - request.getOffset() : request.getLength();
+        ServerCallStreamObserver<GetResponse> out = (ServerCallStreamObserver<GetResponse>) responses;
+        FlowControl flow = new FlowControl(out);
+        readers.execute(() -> {
+            // verified chunks are coalesced into messages of read-chunk-size (chunks average 64 KiB)
+            byte[] buffer = new byte[(int) Math.min(readChunkSizeBytes, Math.max(1, length))];
+            int[] filled = {0};
+            boolean[] first = {true};
+            Runnable flush = () -> {
+                GetResponse.Builder msg = GetResponse.newBuilder().setData(ByteString.copyFrom(buffer, 0, filled[0]));
+                if (first[0]) {
+                    msg.setObject(info(pin));
+                    first[0] = false;
+                }
+                out.onNext(msg.build());
+                filled[0] = 0;
+            };
+            try {
+                content.read(m.manifest(), request.getOffset(), length, (buf, off, len) -> {
+                    int at = off;
+                    while (at < off + len) {
+                        int n = Math.min(buffer.length - filled[0], off + len - at);
+                        System.arraycopy(buf, at, buffer, filled[0], n);
+                        filled[0] += n;
+                        at += n;
+                        if (filled[0] == buffer.length) {
+                            if (!flow.awaitReady()) {
+                                return false;
+                            }
+                            flush.run();
+                        }
+                    }
+                    return true;
+                });
+                if (flow.cancelled()) {
+                    return;
+                }
+                if (filled[0] > 0 || first[0]) {
+                    flow.awaitReady();
+                    flush.run(); // the rest, or the information alone for empty content or range
+                }
+                out.onCompleted();
+            } catch (ChunkStore.MissingChunkException e) {
+                log.error("content {}: {}", pin.root(), e.getMessage());
+                out.onError(Status.DATA_LOSS.withDescription("content " + pin.root() + " cannot be served from this cell: "
+                        + e.getMessage()).asRuntimeException());
+            } catch (IOException e) {
+                out.onError(ioFailure("reading content " + pin.root(), e));
+            } catch (RuntimeException e) {
+                log.error("reading content {} failed", pin.root(), e);
+                out.onError(Status.INTERNAL.withDescription("reading content failed: " + e).asRuntimeException());
+            }
+        });
+    }
+
+    // ---- Stat, Delete, List, GetManifest ---------------------------------------------------------------------
+
     @Override
     public void stat(StatRequest request, StreamObserver<StatResponse> responses) {
         try {
-            BlobEntity blob = findOrThrow(request.getSha256());
-            responses.onNext(StatResponse.newBuilder().setBlob(toProto(blob)).build());
+            responses.onNext(StatResponse.newBuilder().setObject(info(pinOrThrow(request.getRoot()))).build());
+            responses.onCompleted();
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+        } catch (DataAccessException e) {
+            responses.onError(metadataUnavailable(e));
+        }
+    }
+
+    @Override
+    public void delete(DeleteRequest request, StreamObserver<DeleteResponse> responses) {
+        try {
+            String root = checkRoot("root", request.getRoot());
+            if (!content.unpin(root)) {
+                throw GrpcErrors.notFound("no content " + root + " is pinned on this cell");
+            }
+            responses.onNext(DeleteResponse.getDefaultInstance());
+            responses.onCompleted();
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+        } catch (DataAccessException e) {
+            responses.onError(metadataUnavailable(e));
+        }
+    }
+
+    @Override
+    public void list(ListRequest request, StreamObserver<ListResponse> responses) {
+        try {
+            if (request.getPageSize() < 0 || request.getPageSize() > MAX_PAGE_SIZE) {
+                throw GrpcErrors.invalidArgument("page_size", "must be between 1 and " + MAX_PAGE_SIZE + " (0: 100)");
+            }
+            String after = request.getPageToken();
+            if (!after.isEmpty() && !Sha256.isCanonicalHex(after)) {
+                throw GrpcErrors.invalidArgument("page_token", "is not a token from a previous answer");
+            }
+            int size = request.getPageSize() == 0 ? 100 : request.getPageSize();
+            List<Pin> page = content.index().pins(after, size + 1);
+            ListResponse.Builder b = ListResponse.newBuilder();
+            page.stream().limit(size).forEach(p -> b.addObjects(info(p)));
+            if (page.size() > size) {
+                b.setNextPageToken(page.get(size - 1).root());
+            }
+            responses.onNext(b.build());
+            responses.onCompleted();
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+        } catch (DataAccessException e) {
+            responses.onError(metadataUnavailable(e));
+        }
+    }
+
+    @Override
+    public void getManifest(GetManifestRequest request, StreamObserver<GetManifestResponse> responses) {
+        try {
+            String root = checkRoot("root", request.getRoot());
+            Manifest m = content.manifest(root).orElseThrow(() -> GrpcErrors.notFound("no content " + root + " on this cell"))
+                    .manifest();
+            GetManifestResponse.Builder b = GetManifestResponse.newBuilder().setRoot(m.root())
+                    .setContentSha256(m.contentSha256()).setSizeBytes(m.sizeBytes());
+            m.chunks().forEach(c -> b.addChunks(ChunkRef.newBuilder().setSha256(c.sha256()).setSizeBytes(c.sizeBytes())));
+            responses.onNext(b.build());
+            responses.onCompleted();
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+        } catch (DataAccessException e) {
+            responses.onError(metadataUnavailable(e));
+        }
+    }
+
+    // ---- chunks for other cells ------------------------------------------------------------------------------
+
+    @Override
+    public void hasChunks(HasChunksRequest request, StreamObserver<HasChunksResponse> responses) {
+        try {
+            List<String> hashes = checkHashes(request.getSha256List(), MAX_HAS_CHUNKS);
+            responses.onNext(HasChunksResponse.newBuilder().addAllPresent(content.present(hashes)).build());
             responses.onCompleted();
         } catch (StatusRuntimeException e) {
             responses.onError(e);
@@ -166,102 +342,82 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase {
     }
 
     @Override
-    public void get(GetRequest request, StreamObserver<GetResponse> responses) {
-        BlobEntity blob;
-        InputStream in;
+    public void fetchChunks(FetchChunksRequest request, StreamObserver<FetchChunksResponse> responses) {
+        List<String> hashes;
         try {
-            blob = findOrThrow(request.getSha256());
-            in = store.open(blob.sha256());
+            hashes = checkHashes(request.getSha256List(), MAX_FETCH_CHUNKS);
         } catch (StatusRuntimeException e) {
             responses.onError(e);
             return;
-        } catch (IOException e) {
-            responses.onError(Status.DATA_LOSS.withDescription("blob " + request.getSha256()
-                    + " is registered but its bytes cannot be read").asRuntimeException());
-            return;
         }
-        new GetCall((ServerCallStreamObserver<GetResponse>) responses, blob, in).start();
-    }
-
-    /** Streams a blob with flow control (a slow reader never makes the server buffer the whole blob). */
-    private final class GetCall {
-
-        private final ServerCallStreamObserver<GetResponse> responses;
-        private final BlobEntity blob;
-        private final InputStream in;
-        private final MessageDigest digest = Sha256.newDigest();
-        private boolean first = true;
-        private boolean done;
-
-        GetCall(ServerCallStreamObserver<GetResponse> responses, BlobEntity blob, InputStream in) {
-            this.responses = responses;
-            this.blob = blob;
-            this.in = in;
-        }
-
-        void start() {
-            responses.setOnCancelHandler(this::close);
-            responses.setOnReadyHandler(this::drain);
-        }
-
-        private synchronized void drain() {
+        ServerCallStreamObserver<FetchChunksResponse> out = (ServerCallStreamObserver<FetchChunksResponse>) responses;
+        FlowControl flow = new FlowControl(out);
+        readers.execute(() -> {
             try {
-                while (!done && responses.isReady()) {
-                    byte[] buf = in.readNBytes(readChunkSizeBytes);
-                    if (buf.length == 0) {
-                        finish();
-                        return;
+                for (String h : hashes) {
+                    byte[] data;
+                    try {
+                        data = content.chunks().read(h);
+                    } catch (ChunkStore.MissingChunkException e) {
+                        if (!flow.awaitReady()) {
+                            return;
+                        }
+                        out.onNext(FetchChunksResponse.newBuilder().setSha256(h).setMissing(true).build());
+                        continue;
                     }
-                    digest.update(buf);
-                    GetResponse.Builder msg = GetResponse.newBuilder().setData(ByteString.copyFrom(buf));
-                    if (first) {
-                        msg.setBlob(toProto(blob));
-                        first = false;
+                    for (int at = 0; at == 0 || at < data.length; at += FETCH_PIECE_BYTES) {
+                        if (!flow.awaitReady()) {
+                            return;
+                        }
+                        out.onNext(FetchChunksResponse.newBuilder().setSha256(h).setOffset(at).setSizeBytes(data.length)
+                                .setData(ByteString.copyFrom(data, at, Math.min(FETCH_PIECE_BYTES, data.length - at))).build());
                     }
-                    responses.onNext(msg.build());
                 }
+                out.onCompleted();
             } catch (IOException e) {
-                close();
-                responses.onError(ioFailure("reading blob " + blob.sha256(), e));
+                out.onError(ioFailure("reading chunks", e));
             }
-        }
-
-        private void finish() {
-            close();
-            String actual = Sha256.hex(digest.digest());
-            if (!actual.equals(blob.sha256())) {
-                log.error("blob {} is corrupt on disk: its bytes hash to {}", blob.sha256(), actual);
-                responses.onError(Status.DATA_LOSS.withDescription("blob " + blob.sha256()
-                        + " is corrupt on this cell (its bytes hash to " + actual + ")").asRuntimeException());
-            } else {
-                responses.onCompleted();
-            }
-        }
-
-        private synchronized void close() {
-            done = true;
-            try {
-                in.close();
-            } catch (IOException ignored) {
-                // nothing more to read from it either way
-            }
-        }
+        });
     }
 
-    private BlobEntity findOrThrow(String sha256) {
-        if (sha256.isEmpty()) {
-            throw GrpcErrors.invalidArgument("sha256", "is required");
+    // ---- helpers ------------------------------------------------------------------------------------------------
+
+    private Pin pinOrThrow(String root) {
+        String r = checkRoot("root", root);
+        return content.index().pinOf(r).orElseThrow(() -> GrpcErrors.notFound("no content " + r + " is pinned on this cell"));
+    }
+
+    private static String checkRoot(String field, String root) {
+        if (root.isEmpty()) {
+            throw GrpcErrors.invalidArgument(field, "is required");
         }
-        if (!Sha256.isCanonicalHex(sha256)) {
-            throw GrpcErrors.invalidArgument("sha256", "must be 64 lowercase hex characters");
+        if (!Sha256.isCanonicalHex(root)) {
+            throw GrpcErrors.invalidArgument(field, "must be 64 lowercase hex characters");
         }
-        try {
-            return store.find(sha256).orElseThrow(() -> GrpcErrors.notFound("no blob " + sha256 + " on this cell"));
-        } catch (DataAccessException e) {
-            log.error("metadata store failed while reading blob {}", sha256, e);
-            throw Status.UNAVAILABLE.withDescription("the metadata store is unavailable: "
-                    + e.getMostSpecificCause().getMessage()).asRuntimeException();
+        return root;
+    }
+
+    private static List<String> checkHashes(List<String> hashes, int max) {
+        if (hashes.isEmpty()) {
+            throw GrpcErrors.invalidArgument("sha256", "name at least one chunk");
         }
+        if (hashes.size() > max) {
+            throw GrpcErrors.limitExceeded("sha256", "at most " + max + " chunks per request");
+        }
+        List<String> out = new ArrayList<>(hashes.size());
+        for (int i = 0; i < hashes.size(); i++) {
+            if (!Sha256.isCanonicalHex(hashes.get(i))) {
+                throw GrpcErrors.invalidArgument("sha256[" + i + "]", "must be 64 lowercase hex characters");
+            }
+            out.add(hashes.get(i));
+        }
+        return out;
+    }
+
+    private static StatusRuntimeException metadataUnavailable(DataAccessException e) {
+        log.error("metadata store failed", e);
+        return Status.UNAVAILABLE.withDescription("the metadata store is unavailable: " + e.getMostSpecificCause().getMessage())
+                .asRuntimeException();
     }
 
     private static StatusRuntimeException ioFailure(String what, IOException e) {
@@ -269,16 +425,15 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase {
         return Status.INTERNAL.withDescription("storage failure " + what + ": " + e.getMessage()).asRuntimeException();
     }
 
-    static BlobInfo toProto(BlobEntity blob) {
-        BlobInfo.Builder b = BlobInfo.newBuilder()
-                .setSha256(blob.sha256())
-                .setSizeBytes(blob.sizeBytes())
-                .setCreatedAt(Timestamp.newBuilder()
-                        .setSeconds(blob.createdAt().getEpochSecond())
-                        .setNanos(blob.createdAt().getNano()));
-        if (blob.mediaType() != null) {
-            b.setMediaType(blob.mediaType());
-        }
-        return b.build();
+    static ObjectInfo info(Pin p) {
+        return ObjectInfo.newBuilder().setRoot(p.root()).setContentSha256(p.contentSha256()).setSizeBytes(p.sizeBytes())
+                .setChunkCount(p.chunkCount()).setMediaType(p.mediaType())
+                .setCreatedAt(Timestamp.newBuilder().setSeconds(p.createdAt().getEpochSecond()).setNanos(p.createdAt().getNano()))
+                .build();
+    }
+
+    @Override
+    public void destroy() {
+        readers.shutdownNow();
     }
 }

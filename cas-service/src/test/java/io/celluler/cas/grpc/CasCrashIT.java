@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.celluler.cas.CasServiceApplication;
 import io.celluler.core.boot.CellulerApplication;
-import io.celluler.core.cas.BlobUpload;
+import io.celluler.core.cas.ContentUpload;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
 import io.celluler.proto.cas.v1.PutRequest;
@@ -29,7 +29,7 @@ import org.springframework.grpc.server.lifecycle.GrpcServerLifecycle;
 /**
  * DESIGN §8, "a write is acknowledged only after it is durable": cas-service runs in a child JVM on its
  * embedded default (H2 file + files), takes puts, and is killed with SIGKILL right after the last
- * acknowledgement; restarted on the same data dir, it must still serve every acknowledged blob, byte for byte.
+ * acknowledgement; restarted on the same data dir, it must still serve all acknowledged content, byte for byte.
  */
 class CasCrashIT {
 
@@ -49,7 +49,7 @@ class CasCrashIT {
                 "--spring.grpc.server.port=" + port, "--spring.grpc.server.host=127.0.0.1"));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(dataDir.resolve("child.log").toFile()).start();
-        List<byte[]> acknowledged = new ArrayList<>();
+        java.util.Map<String, byte[]> acknowledged = new java.util.LinkedHashMap<>();
         try {
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> canConnect(port));
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
@@ -57,8 +57,9 @@ class CasCrashIT {
                 for (int i = 0; i < 30; i++) {
                     byte[] data = new byte[20_000 + i];
                     new Random(i).nextBytes(data);
-                    BlobUpload.put(channel, data, data.length, PutRequest.getDefaultInstance(), Duration.ofSeconds(30));
-                    acknowledged.add(data);
+                    String root = ContentUpload.put(channel, data, data.length, PutRequest.getDefaultInstance(),
+                            Duration.ofSeconds(30)).getObject().getRoot();
+                    acknowledged.put(root, data);
                 }
             } finally {
                 channel.shutdownNow();
@@ -76,10 +77,11 @@ class CasCrashIT {
                 .forAddress("127.0.0.1", restarted.getBean(GrpcServerLifecycle.class).getPort()).usePlaintext().build();
         try {
             assertThat(acknowledged).hasSize(30);
-            for (byte[] data : acknowledged) {
+            for (var e : acknowledged.entrySet()) {
+                byte[] data = e.getValue();
                 ByteArrayOutputStream got = new ByteArrayOutputStream();
                 CasServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-                        .get(GetRequest.newBuilder().setSha256(io.celluler.core.hash.Sha256.hexOf(data)).build())
+                        .get(GetRequest.newBuilder().setRoot(e.getKey()).build())
                         .forEachRemaining(r -> got.writeBytes(r.getData().toByteArray()));
                 assertThat(got.toByteArray()).isEqualTo(data);
             }

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
@@ -15,9 +16,19 @@ import java.util.concurrent.TimeUnit;
 
 import com.google.rpc.BadRequest;
 import io.celluler.cas.CasServiceApplication;
-import io.celluler.core.cas.BlobUpload;
+import io.celluler.core.cas.ContentUpload;
 import io.celluler.core.boot.CellulerApplication;
 import io.celluler.core.hash.Sha256;
+import io.celluler.core.hash.Merkle;
+import io.celluler.proto.cas.v1.ChunkRef;
+import io.celluler.proto.cas.v1.DeleteRequest;
+import io.celluler.proto.cas.v1.FetchChunksRequest;
+import io.celluler.proto.cas.v1.FetchChunksResponse;
+import io.celluler.proto.cas.v1.GetManifestRequest;
+import io.celluler.proto.cas.v1.GetManifestResponse;
+import io.celluler.proto.cas.v1.HasChunksRequest;
+import io.celluler.proto.cas.v1.ListResponse;
+import io.celluler.proto.cas.v1.ObjectInfo;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.GetRequest;
 import io.celluler.proto.cas.v1.GetResponse;
@@ -60,7 +71,7 @@ class CasGrpcIT {
                 "--server.address=127.0.0.1",
                 "--spring.grpc.server.port=0",
                 "--spring.grpc.server.host=127.0.0.1",
-                "--celluler.cas.max-blob-size=2MB",
+                "--celluler.cas.max-object-size=2MB",
                 "--celluler.cas.read-chunk-size=64KB"));
         args.addAll(extraArgs());
         context = CellulerApplication.builder(CasServiceApplication.class, CasServiceApplication.NAME)
@@ -91,12 +102,16 @@ class CasGrpcIT {
 
     /** Client-streams {@code data} in pieces of {@code pieceSize}; the first message carries {@code first}'s fields. */
     private PutResponse put(byte[] data, int pieceSize, PutRequest first) throws Exception {
-        return BlobUpload.put(channel, data, pieceSize, first, Duration.ofSeconds(30));
+        return ContentUpload.put(channel, data, pieceSize, first, Duration.ofSeconds(30));
     }
 
-    private byte[] get(String sha256) {
+    private byte[] get(String root) {
+        return get(GetRequest.newBuilder().setRoot(root).build());
+    }
+
+    private byte[] get(GetRequest request) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Iterator<GetResponse> it = blocking().get(GetRequest.newBuilder().setSha256(sha256).build());
+        Iterator<GetResponse> it = blocking().get(request);
         it.forEachRemaining(r -> out.writeBytes(r.getData().toByteArray()));
         return out.toByteArray();
     }
@@ -107,8 +122,22 @@ class CasGrpcIT {
         return b;
     }
 
+    private long chunkFiles() throws Exception {
+        Path chunks = dataDir.resolve("cas-service/store/chunks");
+        if (!Files.isDirectory(chunks)) {
+            return 0;
+        }
+        try (var files = Files.walk(chunks)) {
+            return files.filter(Files::isRegularFile).count();
+        }
+    }
+
+    private Path chunkFile(String sha) {
+        return dataDir.resolve("cas-service/store/chunks").resolve(sha.substring(0, 2)).resolve(sha.substring(2, 4)).resolve(sha);
+    }
+
     @Test
-    void putStreamsInGetStreamsOutStatDescribes() throws Exception {
+    void putStreamsInGetStreamsOutStatAndManifestDescribe() throws Exception {
         start();
         byte[] data = randomBytes(1_500_000, 1);
         String expected = Sha256.hexOf(data);
@@ -116,66 +145,103 @@ class CasGrpcIT {
         PutResponse put = put(data, 100_000,
                 PutRequest.newBuilder().setExpectedSha256(expected).setMediaType("application/octet-stream").build());
 
-        assertThat(put.getBlob().getSha256()).isEqualTo(expected);
-        assertThat(put.getBlob().getSizeBytes()).isEqualTo(data.length);
-        assertThat(put.getAlreadyExisted()).isFalse();
-        assertThat(get(expected)).isEqualTo(data);
-        var stat = blocking().stat(StatRequest.newBuilder().setSha256(expected).build()).getBlob();
-        assertThat(stat.getSizeBytes()).isEqualTo(data.length);
-        assertThat(stat.getMediaType()).isEqualTo("application/octet-stream");
-        // the server streams in read-chunk-size pieces, metadata on the first only
+        ObjectInfo info = put.getObject();
+        assertThat(info.getContentSha256()).isEqualTo(expected);
+        assertThat(info.getSizeBytes()).isEqualTo(data.length);
+        assertThat(info.getChunkCount()).isGreaterThan(1); // 64 KiB average chunks
+        assertThat(put.getAlreadyPinned()).isFalse();
+        assertThat(put.getNewBytes()).isEqualTo(data.length);
+        assertThat(get(info.getRoot())).isEqualTo(data);
+        assertThat(blocking().stat(StatRequest.newBuilder().setRoot(info.getRoot()).build()).getObject()).isEqualTo(info);
+        assertThat(info.getMediaType()).isEqualTo("application/octet-stream");
+
+        // the manifest lists the chunks; their Merkle root is the content's name, and they add up to the bytes
+        GetManifestResponse m = blocking().getManifest(GetManifestRequest.newBuilder().setRoot(info.getRoot()).build());
+        assertThat(m.getChunksList()).hasSize(info.getChunkCount());
+        assertThat(Merkle.rootOfIds(m.getChunksList().stream().map(ChunkRef::getSha256).toList())).isEqualTo(info.getRoot());
+        assertThat(m.getChunksList().stream().mapToLong(ChunkRef::getSizeBytes).sum()).isEqualTo(data.length);
+        assertThat(chunkFiles()).isEqualTo(info.getChunkCount());
+
+        // the server streams in read-chunk-size pieces at most, the information on the first only
         List<GetResponse> pieces = new ArrayList<>();
-        blocking().get(GetRequest.newBuilder().setSha256(expected).build()).forEachRemaining(pieces::add);
-        assertThat(pieces).hasSize((data.length + 65535) / 65536);
-        assertThat(pieces.get(0).hasBlob()).isTrue();
-        assertThat(pieces.get(1).hasBlob()).isFalse();
+        blocking().get(GetRequest.newBuilder().setRoot(info.getRoot()).build()).forEachRemaining(pieces::add);
+        assertThat(pieces).allSatisfy(p -> assertThat(p.getData().size()).isLessThanOrEqualTo(65536));
+        assertThat(pieces.get(0).hasObject()).isTrue();
+        assertThat(pieces.get(1).hasObject()).isFalse();
     }
 
     @Test
-    void theSameBytesAreStoredOnce() throws Exception {
+    void rangesReadExactlyTheirBytes() throws Exception {
         start();
-        byte[] data = randomBytes(10_000, 2);
+        byte[] data = randomBytes(700_000, 9);
+        String root = put(data, 65536, PutRequest.getDefaultInstance()).getObject().getRoot();
 
-        PutResponse first = put(data, 4096, PutRequest.getDefaultInstance());
-        PutResponse second = put(data, 1000, PutRequest.newBuilder().setMediaType("text/plain").build());
-
-        assertThat(second.getAlreadyExisted()).isTrue();
-        assertThat(second.getBlob()).isEqualTo(first.getBlob());
-        Path blobs = dataDir.resolve("cas-service/blobs/sha256");
-        try (var files = Files.walk(blobs)) {
-            assertThat(files.filter(Files::isRegularFile).count()).isEqualTo(1);
+        for (long[] r : new long[][] {{0, 1}, {1, 100}, {65_535, 70_000}, {123_457, 300_001}, {699_999, 1}, {600_000, 0},
+                {650_000, 1_000_000}, {700_000, 0}}) {
+            byte[] got = get(GetRequest.newBuilder().setRoot(root).setOffset(r[0]).setLength(r[1]).build());
+            int to = r[1] == 0 ? data.length : (int) Math.min(data.length, r[0] + r[1]);
+            assertThat(got).as("offset %d length %d", r[0], r[1]).isEqualTo(Arrays.copyOfRange(data, (int) r[0], to));
         }
+        assertThatThrownBy(() -> get(GetRequest.newBuilder().setRoot(root).setOffset(700_001).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly("offset"));
+        assertThatThrownBy(() -> get(GetRequest.newBuilder().setRoot(root).setLength(-1).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly("length"));
     }
 
     @Test
-    void blobSurvivesARestart() throws Exception {
+    void sharedChunksAreStoredOnceAndTheSameBytesPinOnce() throws Exception {
+        start();
+        byte[] data = randomBytes(1_000_000, 2);
+        PutResponse first = put(data, 4096, PutRequest.getDefaultInstance());
+        long files = chunkFiles();
+
+        PutResponse again = put(data, 1000, PutRequest.getDefaultInstance());
+        assertThat(again.getAlreadyPinned()).isTrue();
+        assertThat(again.getNewChunks()).isZero();
+        assertThat(again.getObject().getRoot()).isEqualTo(first.getObject().getRoot());
+
+        // a second version: 100 bytes changed in the middle; content-defined chunks keep the rest
+        byte[] edited = data.clone();
+        for (int i = 500_000; i < 500_100; i++) {
+            edited[i] ^= 0x5a;
+        }
+        PutResponse second = put(edited, 65536, PutRequest.getDefaultInstance());
+        assertThat(second.getObject().getRoot()).isNotEqualTo(first.getObject().getRoot());
+        assertThat(second.getNewChunks()).isBetween(1, 3);
+        assertThat(second.getNewBytes()).isLessThan(3L * 256 * 1024);
+        assertThat(chunkFiles()).isEqualTo(files + second.getNewChunks());
+        assertThat(get(second.getObject().getRoot())).isEqualTo(edited);
+        assertThat(get(first.getObject().getRoot())).isEqualTo(data);
+    }
+
+    @Test
+    void contentSurvivesARestart() throws Exception {
         start();
         byte[] data = randomBytes(300_000, 3);
-        String sha = put(data, 65536, PutRequest.getDefaultInstance()).getBlob().getSha256();
+        String root = put(data, 65536, PutRequest.getDefaultInstance()).getObject().getRoot();
 
         stop();
         start();
 
-        assertThat(get(sha)).isEqualTo(data);
-        assertThat(blocking().stat(StatRequest.newBuilder().setSha256(sha).build()).getBlob().getSizeBytes())
+        assertThat(get(root)).isEqualTo(data);
+        assertThat(blocking().stat(StatRequest.newBuilder().setRoot(root).build()).getObject().getSizeBytes())
                 .isEqualTo(data.length);
     }
 
     @Test
-    void emptyBlobIsRefusedNamingTheField() throws Exception {
+    void emptyContentIsAnObjectOfNoChunks() throws Exception {
         start();
 
-        assertThatThrownBy(() -> put(new byte[0], 1, PutRequest.getDefaultInstance()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-                    assertThat(fieldViolations(e)).containsExactly("data");
-                    assertThat(e.getStatus().getDescription()).contains("empty");
-                });
-        assertNothingStored();
+        PutResponse put = put(new byte[0], 1, PutRequest.getDefaultInstance());
+
+        assertThat(put.getObject().getSizeBytes()).isZero();
+        assertThat(put.getObject().getChunkCount()).isZero();
+        assertThat(put.getObject().getContentSha256()).isEqualTo(Sha256.hexOf(new byte[0]));
+        assertThat(get(put.getObject().getRoot())).isEmpty();
     }
 
     @Test
-    void oversizedBlobIsRefusedAndNothingIsKept() throws Exception {
+    void oversizedContentIsRefusedAndNothingIsPinned() throws Exception {
         start();
         byte[] tooBig = randomBytes(2 * 1024 * 1024 + 1, 4);
 
@@ -184,11 +250,11 @@ class CasGrpcIT {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
                     assertThat(e.getStatus().getDescription()).contains("maximum size of 2097152 bytes");
                 });
-        assertNothingStored();
+        assertNothingPinned();
     }
 
     @Test
-    void hashMismatchIsRefusedAndNothingIsKept() throws Exception {
+    void hashMismatchIsRefusedAndNothingIsPinned() throws Exception {
         start();
         String wrong = Sha256.hexOf("something else".getBytes());
 
@@ -201,60 +267,107 @@ class CasGrpcIT {
         assertThatThrownBy(() -> put(randomBytes(10, 5), 10,
                 PutRequest.newBuilder().setExpectedSha256("XYZ").build()))
                 .hasMessageContaining("expected_sha256: must be 64 lowercase hex characters");
-        assertNothingStored();
+        assertThatThrownBy(() -> put(randomBytes(10, 5), 10,
+                PutRequest.newBuilder().setMediaType("x".repeat(256)).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly("media_type"));
+        assertNothingPinned();
     }
 
     @Test
-    void unknownHashIsNotFoundAndMalformedHashIsInvalid() throws Exception {
+    void unknownRootIsNotFoundAndMalformedRootIsInvalid() throws Exception {
         start();
         String unknown = Sha256.hexOf("never stored".getBytes());
 
-        assertThatThrownBy(() -> blocking().stat(StatRequest.newBuilder().setSha256(unknown).build()))
+        assertThatThrownBy(() -> blocking().stat(StatRequest.newBuilder().setRoot(unknown).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
         assertThatThrownBy(() -> get(unknown))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+        assertThatThrownBy(() -> blocking().delete(DeleteRequest.newBuilder().setRoot(unknown).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
         assertThatThrownBy(() -> get("../../etc/passwd"))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-                    assertThat(fieldViolations(e)).containsExactly("sha256");
+                    assertThat(fieldViolations(e)).containsExactly("root");
                 });
+        assertThatThrownBy(() -> blocking().hasChunks(HasChunksRequest.newBuilder().addSha256(unknown).addSha256("nope").build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly("sha256[1]"));
+        assertThatThrownBy(() -> blocking().list(ListRequest.newBuilder().setPageSize(1001).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly("page_size"));
     }
 
     @Test
-    void corruptBytesOnDiskAreNeverServedAsGood() throws Exception {
+    void corruptChunkOnDiskIsNeverServedAndIsQuarantined() throws Exception {
         start();
         byte[] data = randomBytes(200_000, 6);
-        String sha = put(data, 65536, PutRequest.getDefaultInstance()).getBlob().getSha256();
-        Path file = dataDir.resolve("cas-service/blobs/sha256").resolve(sha.substring(0, 2))
-                .resolve(sha.substring(2, 4)).resolve(sha);
-        byte[] corrupt = data.clone();
-        corrupt[123_456] ^= 1;
+        String root = put(data, 65536, PutRequest.getDefaultInstance()).getObject().getRoot();
+        String victim = blocking().getManifest(GetManifestRequest.newBuilder().setRoot(root).build()).getChunks(1).getSha256();
+        Path file = chunkFile(victim);
+        byte[] corrupt = Files.readAllBytes(file);
+        corrupt[corrupt.length / 2] ^= 1;
         Files.write(file, corrupt);
 
-        assertThatThrownBy(() -> get(sha))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
-                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS));
+        List<GetResponse> received = new ArrayList<>();
+        assertThatThrownBy(() -> blocking().get(GetRequest.newBuilder().setRoot(root).build()).forEachRemaining(received::add))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS);
+                    assertThat(e.getStatus().getDescription()).contains(victim).contains("corrupt");
+                });
+        // what was sent before the failure is verified content from before the corrupt chunk
+        ByteArrayOutputStream sent = new ByteArrayOutputStream();
+        received.forEach(r -> sent.writeBytes(r.getData().toByteArray()));
+        int firstChunk = blocking().getManifest(GetManifestRequest.newBuilder().setRoot(root).build()).getChunks(0).getSizeBytes();
+        assertThat(sent.size()).isLessThanOrEqualTo(firstChunk);
+        assertThat(sent.toByteArray()).isEqualTo(Arrays.copyOf(data, sent.size()));
+        assertThat(file).doesNotExist();
+        try (var q = Files.list(dataDir.resolve("cas-service/store/quarantine"))) {
+            assertThat(q.map(p -> p.getFileName().toString())).singleElement().asString().startsWith(victim);
+        }
+        // a peer asking for it learns it is missing here
+        var answers = new ArrayList<FetchChunksResponse>();
+        blocking().fetchChunks(FetchChunksRequest.newBuilder().addSha256(victim).build()).forEachRemaining(answers::add);
+        assertThat(answers).singleElement().satisfies(a -> assertThat(a.getMissing()).isTrue());
     }
 
     @Test
-    void unbuiltRpcAnswersUnimplementedNamingTheIssueArea() {
+    void deleteUnpinsListPagesAndPeersFetchChunks() throws Exception {
         start();
+        List<String> roots = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            roots.add(put(randomBytes(30_000 + i, 20 + i), 65536, PutRequest.getDefaultInstance()).getObject().getRoot());
+        }
+        List<String> listed = new ArrayList<>();
+        String token = "";
+        do {
+            ListResponse page = blocking().list(ListRequest.newBuilder().setPageSize(2).setPageToken(token).build());
+            assertThat(page.getObjectsCount()).isLessThanOrEqualTo(2);
+            page.getObjectsList().forEach(o -> listed.add(o.getRoot()));
+            token = page.getNextPageToken();
+        } while (!token.isEmpty());
+        assertThat(listed).containsExactlyElementsOf(roots.stream().sorted().toList());
 
-        assertThatThrownBy(() -> blocking().list(ListRequest.getDefaultInstance()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
-                    assertThat(e.getStatus().getDescription())
-                            .startsWith("celluler.cas.v1.CasService/List is not implemented yet in cas-service")
-                            .contains("the CAS issue");
-                });
+        var chunk = blocking().getManifest(GetManifestRequest.newBuilder().setRoot(roots.get(0)).build()).getChunks(0);
+        String absent = Sha256.hexOf("absent".getBytes());
+        assertThat(blocking().hasChunks(HasChunksRequest.newBuilder().addSha256(absent).addSha256(chunk.getSha256()).build())
+                .getPresentList()).containsExactly(chunk.getSha256());
+        var fetched = new ArrayList<FetchChunksResponse>();
+        blocking().fetchChunks(FetchChunksRequest.newBuilder().addSha256(chunk.getSha256()).build()).forEachRemaining(fetched::add);
+        assertThat(fetched).singleElement().satisfies(f -> {
+            assertThat(Sha256.hexOf(f.getData().toByteArray())).isEqualTo(chunk.getSha256());
+            assertThat(f.getSizeBytes()).isEqualTo(chunk.getSizeBytes());
+        });
+
+        blocking().delete(DeleteRequest.newBuilder().setRoot(roots.get(2)).build());
+        assertThatThrownBy(() -> blocking().stat(StatRequest.newBuilder().setRoot(roots.get(2)).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+        assertThat(blocking().list(ListRequest.getDefaultInstance()).getObjectsCount()).isEqualTo(4);
     }
 
-    private void assertNothingStored() throws Exception {
-        try (var files = Files.walk(dataDir.resolve("cas-service/blobs"))) {
-            assertThat(files.filter(Files::isRegularFile).toList()).isEmpty();
-        }
+    private void assertNothingPinned() {
+        assertThat(blocking().list(ListRequest.getDefaultInstance()).getObjectsList()).isEmpty();
     }
 
     private static List<String> fieldViolations(StatusRuntimeException e) {

@@ -13,7 +13,7 @@ import org.springframework.web.util.UriUtils;
 
 /**
  * One REST binding of an RPC, from its {@code google.api.http} rule: an HTTP method and a path template such
- * as {@code /v1/blobs/{sha256}:stat}. Supported template subset (the contracts' lint test keeps to it):
+ * as {@code /v1/objects/{root}:stat}. Supported template subset (the contracts' lint test keeps to it):
  * literal segments, single-segment variables naming a top-level scalar field of the request, an optional
  * {@code :verb} suffix; {@code body} is empty, {@code "*"} or a top-level field; {@code response_body} is
  * empty or a top-level field.

@@ -27,33 +27,33 @@ class HttpRouteTest {
         HttpRoute get = route("Get");
 
         assertThat(put.httpMethod()).isEqualTo("PUT");
-        assertThat(put.template()).isEqualTo("/v1/blobs");
+        assertThat(put.template()).isEqualTo("/v1/objects");
         assertThat(put.rawBodyField().getName()).isEqualTo("data");
         assertThat(get.rawResponseField().getName()).isEqualTo("data");
-        assertThat(get.pathFields()).containsExactly("sha256");
+        assertThat(get.pathFields()).containsExactly("root");
         assertThat(CasServiceGrpc.getServiceDescriptor().getName()).isEqualTo("celluler.cas.v1.CasService");
     }
 
     @Test
     void variablesMatchOneSegmentAndArePercentDecoded() {
-        assertThat(route("Get").match("/v1/blobs/abc")).isEqualTo(Map.of("sha256", "abc"));
-        assertThat(route("Get").match("/v1/blobs/a%2Fb")).isEqualTo(Map.of("sha256", "a/b"));
+        assertThat(route("Get").match("/v1/objects/abc")).isEqualTo(Map.of("root", "abc"));
+        assertThat(route("Get").match("/v1/objects/a%2Fb")).isEqualTo(Map.of("root", "a/b"));
         // path decoding, not form decoding: '+' stays '+'
-        assertThat(route("Get").match("/v1/blobs/a+b")).isEqualTo(Map.of("sha256", "a+b"));
-        assertThat(route("Get").match("/v1/blobs/a/b")).isNull();
-        assertThat(route("Get").match("/v1/blobs/")).isNull();
-        assertThat(route("Get").match("/v1/blob/abc")).isNull();
+        assertThat(route("Get").match("/v1/objects/a+b")).isEqualTo(Map.of("root", "a+b"));
+        assertThat(route("Get").match("/v1/objects/a/b")).isNull();
+        assertThat(route("Get").match("/v1/objects/")).isNull();
+        assertThat(route("Get").match("/v1/object/abc")).isNull();
     }
 
     @Test
     void customVerbMustMatchExactly() {
         HttpRoute stat = route("Stat");
 
-        assertThat(stat.match("/v1/blobs/abc:stat")).isEqualTo(Map.of("sha256", "abc"));
-        assertThat(stat.match("/v1/blobs/abc")).isNull();
-        assertThat(stat.match("/v1/blobs/abc:stats")).isNull();
+        assertThat(stat.match("/v1/objects/abc:stat")).isEqualTo(Map.of("root", "abc"));
+        assertThat(stat.match("/v1/objects/abc")).isNull();
+        assertThat(stat.match("/v1/objects/abc:stats")).isNull();
         // and a template without a verb does not swallow one
-        assertThat(route("Get").match("/v1/blobs/abc:stat")).isNull();
+        assertThat(route("Get").match("/v1/objects/abc:stat")).isNull();
     }
 
     @Test

@@ -9,7 +9,7 @@ class SigningBytesTest {
 
     @Test
     void theNameAndAZeroByteComeBeforeTheEncoding() {
-        StatRequest m = StatRequest.newBuilder().setSha256("ab").build();
+        StatRequest m = StatRequest.newBuilder().setRoot("ab").build();
 
         byte[] bytes = SigningBytes.of("celluler.cas.v1.StatRequest", m);
 

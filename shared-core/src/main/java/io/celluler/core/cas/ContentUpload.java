@@ -12,21 +12,22 @@ import io.celluler.proto.cas.v1.PutRequest;
 import io.celluler.proto.cas.v1.PutResponse;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 
 /**
  * A client's {@code CasService/Put}: streams bytes in pieces and waits for the answer. Used by the command line,
  * the benchmarks and the tests, so that all of them put the same way.
  */
-public final class BlobUpload {
+public final class ContentUpload {
 
-    private BlobUpload() {
+    private ContentUpload() {
     }
 
     /**
      * Puts {@code data} in messages of at most {@code pieceBytes}; the first message also carries {@code first}'s
-     * fields (expected hash, media type). At least one message is sent, so an empty blob reaches the service
-     * (which refuses it). A refusal is thrown as the service's {@link StatusRuntimeException}.
+     * fields (expected hash, media type). At least one message is sent, so that empty content reaches the service
+     * (empty content is allowed). A refusal is thrown as the service's {@link StatusRuntimeException}.
      */
     public static PutResponse put(Channel channel, byte[] data, int pieceBytes, PutRequest first, Duration timeout)
             throws InterruptedException, TimeoutException {
@@ -34,7 +35,20 @@ public final class BlobUpload {
             throw new IllegalArgumentException("pieceBytes must be positive");
         }
         CompletableFuture<PutResponse> result = new CompletableFuture<>();
-        StreamObserver<PutRequest> requests = CasServiceGrpc.newStub(channel).put(new StreamObserver<>() {
+        Object readiness = new Object();
+        java.util.concurrent.atomic.AtomicReference<ClientCallStreamObserver<PutRequest>> call =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        CasServiceGrpc.newStub(channel).put(new ClientResponseObserver<PutRequest, PutResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<PutRequest> requestStream) {
+                call.set(requestStream);
+                requestStream.setOnReadyHandler(() -> {
+                    synchronized (readiness) {
+                        readiness.notifyAll();
+                    }
+                });
+            }
+
             @Override
             public void onNext(PutResponse value) {
                 result.complete(value);
@@ -43,6 +57,9 @@ public final class BlobUpload {
             @Override
             public void onError(Throwable t) {
                 result.completeExceptionally(t);
+                synchronized (readiness) {
+                    readiness.notifyAll();
+                }
             }
 
             @Override
@@ -50,14 +67,31 @@ public final class BlobUpload {
                 result.completeExceptionally(new IllegalStateException("the put completed without an answer"));
             }
         });
+        ClientCallStreamObserver<PutRequest> requests = call.get();
+        long deadline = System.nanoTime() + timeout.toNanos();
         int offset = 0;
         do {
+            // flow control: send only as fast as the service takes, never buffering the whole content in the client
+            synchronized (readiness) {
+                while (!requests.isReady() && !result.isDone()) {
+                    if (System.nanoTime() > deadline) {
+                        requests.cancel("timed out", null);
+                        throw new TimeoutException("the put did not finish within " + timeout);
+                    }
+                    readiness.wait(100);
+                }
+            }
+            if (result.isDone()) {
+                break; // refused already: the answer below says why
+            }
             int n = Math.min(pieceBytes, data.length - offset);
             PutRequest.Builder msg = offset == 0 ? first.toBuilder() : PutRequest.newBuilder();
             requests.onNext(msg.setData(ByteString.copyFrom(data, offset, n)).build());
             offset += n;
         } while (offset < data.length);
-        requests.onCompleted();
+        if (!result.isDone()) {
+            requests.onCompleted();
+        }
         try {
             return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {

@@ -1,0 +1,170 @@
+package io.celluler.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+import io.celluler.cas.chunk.FastCdc;
+import io.celluler.cli.cell.Cell;
+import io.celluler.cli.cell.CellService;
+import io.celluler.core.cas.ContentUpload;
+import io.celluler.proto.cas.v1.CasServiceGrpc;
+import io.celluler.proto.cas.v1.GetRequest;
+import io.celluler.proto.cas.v1.GetResponse;
+import io.celluler.proto.cas.v1.PutRequest;
+import io.celluler.proto.cas.v1.PutResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * cas-service ingest, dedup and reads, against the machine's own limits: one stream of {@code --size-mib} MiB of
+ * random bytes put through gRPC (to a cas-service started in this JVM, on loopback, with its default settings),
+ * next to the speed of {@code MessageDigest} SHA-256 and of FastCDC alone on one core over the same bytes. Then a
+ * second version with {@code --changed-percent} of the bytes changed at {@code --places} places: what it stores
+ * anew. Then the whole content read back (each chunk verified).
+ */
+@Command(name = "cas", mixinStandardHelpOptions = true,
+        description = "CAS: ingest MB/s vs SHA-256, new bytes for an edited copy, GET MB/s.")
+public class CasBench implements Callable<Integer> {
+
+    @Option(names = "--size-mib", defaultValue = "1024")
+    int sizeMib;
+
+    @Option(names = "--changed-percent", defaultValue = "1")
+    double changedPercent;
+
+    @Option(names = "--places", defaultValue = "100")
+    int places;
+
+    @Option(names = "--piece-kib", defaultValue = "1024", description = "bytes per Put message")
+    int pieceKib;
+
+    @Option(names = "--cell", defaultValue = "34", description = "cell index of the cell started here")
+    int cellIndex;
+
+    @Option(names = "--dir", description = "where the cell keeps its data (default: a new temp folder)")
+    Path dir;
+
+    @Override
+    public Integer call() throws Exception {
+        byte[] data = SplitMix.bytes(42, sizeMib << 20);
+        double mib = data.length / (double) (1 << 20);
+        System.out.printf("SHA256 one core: %.0f MB/s%n", mib / seconds(() -> sha256(data)));
+        FastCdc cdc = new FastCdc(16 * 1024, 64 * 1024, 256 * 1024);
+        System.out.printf("FASTCDC one core (16/64/256 KiB): %.0f MB/s%n", mib / seconds(() -> chunkAll(cdc, data)));
+
+        Path home = dir != null ? dir : Files.createTempDirectory("celluler-bench-cas");
+        try (Cell cell = Cell.start(Cell.Options.defaults(home).withCellIndex(cellIndex)
+                .withServices(List.of("cas-service")).withExtraArgs(List.of("--logging.threshold.console=WARN",
+                        "--celluler.cas.gc.enabled=false")))) {
+            int port = CellService.ALL.stream().filter(s -> s.name().equals("cas-service")).findFirst().orElseThrow()
+                    .grpcPort(cellIndex);
+            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
+                    .maxInboundMessageSize(4 << 20).build();
+            try {
+                // a small warm-up of the code paths (not of the disk cache: its content is different)
+                ContentUpload.put(ch, SplitMix.bytes(7, 64 << 20), pieceKib << 10, PutRequest.getDefaultInstance(),
+                        Duration.ofMinutes(5));
+
+                long t0 = System.nanoTime();
+                PutResponse v1 = ContentUpload.put(ch, data, pieceKib << 10, PutRequest.getDefaultInstance(), Duration.ofMinutes(10));
+                double s1 = (System.nanoTime() - t0) / 1e9;
+                System.out.printf("CAS ingest size=%dMiB one-stream: %.0f MB/s (%.1f s) chunks=%d new=%d MB%n", sizeMib,
+                        mib / s1, s1, v1.getObject().getChunkCount(), v1.getNewBytes() >> 20);
+
+                long changed = edit(data);
+                long t1 = System.nanoTime();
+                PutResponse v2 = ContentUpload.put(ch, data, pieceKib << 10, PutRequest.getDefaultInstance(), Duration.ofMinutes(10));
+                double s2 = (System.nanoTime() - t1) / 1e9;
+                long manifestBytes = 36L * v2.getObject().getChunkCount();
+                System.out.printf("CAS second version: %.2f%% changed at %d places (%.1f MB): stored %.1f MB of new chunks"
+                                + " in %d chunks + %.1f MB manifest = %.2fx the changed bytes; ingest %.0f MB/s%n", changedPercent,
+                        places, changed / 1e6, v2.getNewBytes() / 1e6, v2.getNewChunks(), manifestBytes / 1e6,
+                        (v2.getNewBytes() + manifestBytes) / (double) changed, mib / s2);
+
+                long t2 = System.nanoTime();
+                long read = 0;
+                var it = CasServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.MINUTES)
+                        .get(GetRequest.newBuilder().setRoot(v2.getObject().getRoot()).build());
+                while (it.hasNext()) {
+                    GetResponse r = it.next();
+                    read += r.getData().size();
+                }
+                double s3 = (System.nanoTime() - t2) / 1e9;
+                if (read != data.length) {
+                    throw new IllegalStateException("read " + read + " bytes back, not " + data.length);
+                }
+                System.out.printf("CAS get one-stream (verified): %.0f MB/s (%.1f s)%n", mib / s3, s3);
+            } finally {
+                ch.shutdownNow();
+            }
+        }
+        return 0;
+    }
+
+    /** Changes {@code changedPercent} of the bytes, in {@code places} runs spread evenly; returns the bytes changed. */
+    private long edit(byte[] data) {
+        long total = (long) (data.length * changedPercent / 100);
+        int run = (int) (total / places);
+        long stride = data.length / places;
+        for (int p = 0; p < places; p++) {
+            int at = (int) (p * stride + stride / 2);
+            for (int i = 0; i < run && at + i < data.length; i++) {
+                data[at + i] ^= (byte) 0xA5;
+            }
+        }
+        return (long) run * places;
+    }
+
+    private static void sha256(byte[] data) {
+        MessageDigest d = io.celluler.core.hash.Sha256.newDigest();
+        for (int off = 0; off < data.length; off += 1 << 20) {
+            d.update(data, off, Math.min(1 << 20, data.length - off));
+        }
+        d.digest();
+    }
+
+    private static void chunkAll(FastCdc cdc, byte[] data) {
+        int off = 0;
+        while (off < data.length) {
+            off += cdc.cut(data, off, data.length - off);
+        }
+    }
+
+    /** Best of three runs, in seconds. */
+    private static double seconds(Runnable r) {
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            long t = System.nanoTime();
+            r.run();
+            best = Math.min(best, (System.nanoTime() - t) / 1e9);
+        }
+        return best;
+    }
+
+    /** Deterministic incompressible bytes, fast. */
+    static final class SplitMix {
+        static byte[] bytes(long seed, int n) {
+            byte[] out = new byte[n];
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(out).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            long x = seed;
+            while (b.remaining() >= 8) {
+                x += 0x9E3779B97F4A7C15L;
+                long z = x;
+                z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+                z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+                b.putLong(z ^ (z >>> 31));
+            }
+            while (b.hasRemaining()) {
+                b.put((byte) 1);
+            }
+            return out;
+        }
+    }
+}

@@ -258,35 +258,23 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
 
     @Override
     public void stat(StatRequest request, StreamObserver<StatResponse> responses) {
-        try {
-            responses.onNext(StatResponse.newBuilder().setObject(info(pinOrThrow(request.getRoot()))).build());
-            responses.onCompleted();
-        } catch (StatusRuntimeException e) {
-            responses.onError(e);
-        } catch (DataAccessException e) {
-            responses.onError(metadataUnavailable(e));
-        }
+        answer(responses, () -> StatResponse.newBuilder().setObject(info(pinOrThrow(request.getRoot()))).build());
     }
 
     @Override
     public void delete(DeleteRequest request, StreamObserver<DeleteResponse> responses) {
-        try {
+        answer(responses, () -> {
             String root = checkRoot("root", request.getRoot());
             if (!content.unpin(root)) {
                 throw GrpcErrors.notFound("no content " + root + " is pinned on this cell");
             }
-            responses.onNext(DeleteResponse.getDefaultInstance());
-            responses.onCompleted();
-        } catch (StatusRuntimeException e) {
-            responses.onError(e);
-        } catch (DataAccessException e) {
-            responses.onError(metadataUnavailable(e));
-        }
+            return DeleteResponse.getDefaultInstance();
+        });
     }
 
     @Override
     public void list(ListRequest request, StreamObserver<ListResponse> responses) {
-        try {
+        answer(responses, () -> {
             if (request.getPageSize() < 0 || request.getPageSize() > MAX_PAGE_SIZE) {
                 throw GrpcErrors.invalidArgument("page_size", "must be between 1 and " + MAX_PAGE_SIZE + " (0: 100)");
             }
@@ -301,44 +289,29 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
             if (page.size() > size) {
                 b.setNextPageToken(page.get(size - 1).root());
             }
-            responses.onNext(b.build());
-            responses.onCompleted();
-        } catch (StatusRuntimeException e) {
-            responses.onError(e);
-        } catch (DataAccessException e) {
-            responses.onError(metadataUnavailable(e));
-        }
+            return b.build();
+        });
     }
 
     @Override
     public void getManifest(GetManifestRequest request, StreamObserver<GetManifestResponse> responses) {
-        try {
+        answer(responses, () -> {
             String root = checkRoot("root", request.getRoot());
             Manifest m = content.manifest(root).orElseThrow(() -> GrpcErrors.notFound("no content " + root + " on this cell"))
                     .manifest();
             GetManifestResponse.Builder b = GetManifestResponse.newBuilder().setRoot(m.root())
                     .setContentSha256(m.contentSha256()).setSizeBytes(m.sizeBytes());
             m.chunks().forEach(c -> b.addChunks(ChunkRef.newBuilder().setSha256(c.sha256()).setSizeBytes(c.sizeBytes())));
-            responses.onNext(b.build());
-            responses.onCompleted();
-        } catch (StatusRuntimeException e) {
-            responses.onError(e);
-        } catch (DataAccessException e) {
-            responses.onError(metadataUnavailable(e));
-        }
+            return b.build();
+        });
     }
 
     // ---- chunks for other cells ------------------------------------------------------------------------------
 
     @Override
     public void hasChunks(HasChunksRequest request, StreamObserver<HasChunksResponse> responses) {
-        try {
-            List<String> hashes = checkHashes(request.getSha256List(), MAX_HAS_CHUNKS);
-            responses.onNext(HasChunksResponse.newBuilder().addAllPresent(content.present(hashes)).build());
-            responses.onCompleted();
-        } catch (StatusRuntimeException e) {
-            responses.onError(e);
-        }
+        answer(responses, () -> HasChunksResponse.newBuilder()
+                .addAllPresent(content.present(checkHashes(request.getSha256List(), MAX_HAS_CHUNKS))).build());
     }
 
     @Override
@@ -381,6 +354,18 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------
+
+    /** A unary answer: the request's refusal (a status) or the metadata store's failure (UNAVAILABLE) as errors. */
+    private static <T> void answer(StreamObserver<T> responses, java.util.function.Supplier<T> body) {
+        try {
+            responses.onNext(body.get());
+            responses.onCompleted();
+        } catch (StatusRuntimeException e) {
+            responses.onError(e);
+        } catch (DataAccessException e) {
+            responses.onError(metadataUnavailable(e));
+        }
+    }
 
     private Pin pinOrThrow(String root) {
         String r = checkRoot("root", root);

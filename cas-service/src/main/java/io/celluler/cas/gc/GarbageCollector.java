@@ -33,7 +33,8 @@ import org.springframework.stereotype.Component;
  *   <li>chunks unreferenced for longer than the grace period go: the row first, then the file, unless an upload
  *       in progress holds the chunk ({@link InFlightChunks});</li>
  *   <li>{@code folders-per-pass} fan-out folders are walked for chunk files without a row (an upload that crashed
- *       or was aborted after writing them): older than the grace period and not held, they go.</li>
+ *       or was aborted after writing them) and temp files of writes that never finished: older than the grace
+ *       period and not held, they go.</li>
  * </ol>
  */
 @Component
@@ -106,6 +107,7 @@ public class GarbageCollector implements SmartLifecycle {
             int folder = nextFolder;
             nextFolder = (nextFolder + 1) % FOLDERS;
             try {
+                orphans += chunks.removeStaleTemps(folder, cutoff);
                 List<String> files = chunks.list(folder);
                 looked += files.size();
                 Set<String> known = new HashSet<>(index.knownChunks(files));

@@ -27,8 +27,8 @@ class ChunkStoreTest {
         assertThat(store.read(h)).isEqualTo(data);
         assertThat(store.path(h)).isEqualTo(root.resolve("chunks").resolve(h.substring(0, 2)).resolve(h.substring(2, 4)).resolve(h));
         assertThat(store.list(Integer.parseInt(h.substring(0, 4), 16))).containsExactly(h);
-        try (var tmp = Files.list(root.resolve("tmp"))) {
-            assertThat(tmp).isEmpty();
+        try (var folder = Files.list(store.path(h).getParent())) {
+            assertThat(folder.map(p -> p.getFileName().toString())).containsExactly(h); // no temp file left
         }
     }
 
@@ -54,15 +54,22 @@ class ChunkStoreTest {
     }
 
     @Test
-    void leftoversOfAnInterruptedWriteAreDroppedAtStart() throws Exception {
-        new ChunkStore(root);
-        Files.write(root.resolve("tmp").resolve("abc.1"), new byte[10]);
+    void tempFilesOfInterruptedWritesGoOnceOlderThanTheCutoff() throws Exception {
+        ChunkStore store = new ChunkStore(root);
+        byte[] data = "x".getBytes();
+        String h = Sha256.hexOf(data);
+        store.write(h, data, 0, data.length);
+        Path folder = store.path(h).getParent();
+        Path old = Files.write(folder.resolve(ChunkStore.TMP_PREFIX + h + ".7"), new byte[10]);
+        Path fresh = Files.write(folder.resolve(ChunkStore.TMP_PREFIX + h + ".8"), new byte[10]);
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(7200)));
+        int index = Integer.parseInt(h.substring(0, 4), 16);
 
-        new ChunkStore(root);
+        assertThat(store.removeStaleTemps(index, java.time.Instant.now().minusSeconds(3600))).isEqualTo(1);
 
-        try (var tmp = Files.list(root.resolve("tmp"))) {
-            assertThat(tmp).isEmpty();
-        }
+        assertThat(old).doesNotExist();
+        assertThat(fresh).exists();
+        assertThat(store.list(index)).containsExactly(h); // temp files are never listed as chunks
     }
 
     @Test

@@ -2,12 +2,14 @@ package io.celluler.cas.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 import io.celluler.cas.chunk.ChunkBoundaries;
 import io.celluler.cas.chunk.FastCdc;
 import io.celluler.cas.chunk.FixedSize;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
@@ -29,11 +31,13 @@ import org.springframework.validation.annotation.Validated;
  *                         parallel multiply what one disk queue does; measured here 1.5k fsyncs/s with one, 6.4k
  *                         with 16)
  * @param gc               garbage collection
+ * @param s3               the S3-compatible API on the HTTP port
  */
 @Validated
 @ConfigurationProperties("celluler.cas")
 public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectSize, @NotNull DataSize readChunkSize,
-        @NotNull @Valid Chunking chunking, @NotNull DataSize ingestPendingSize, @Min(1) int ioThreads, @NotNull @Valid Gc gc) {
+        @NotNull @Valid Chunking chunking, @NotNull DataSize ingestPendingSize, @Min(1) int ioThreads, @NotNull @Valid Gc gc,
+        @NotNull @Valid S3 s3) {
 
     public CasProperties {
         if (maxObjectSize != null && maxObjectSize.toBytes() < 1) {
@@ -90,5 +94,23 @@ public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectS
      */
     public record Gc(boolean enabled, @NotNull Duration interval, @NotNull Duration grace, @Min(1) int batch,
             @Min(1) int foldersPerPass) {
+    }
+
+    /**
+     * @param enabled whether the HTTP port serves the S3 API (path-style: {@code http://host:8106/<bucket>/<key>})
+     * @param region  the one region this cell answers for (clients sign requests for it)
+     * @param keys    access keys and the tenant each acts for (a tenant sees only its own buckets); the embedded
+     *                default has one development key, to be replaced on any shared machine
+     */
+    public record S3(boolean enabled, @NotBlank String region, @NotNull List<@Valid AccessKey> keys) {
+    }
+
+    /** An S3 access key: the id clients send, the secret they sign with, and the tenant it acts for. */
+    public record AccessKey(@NotBlank String accessKeyId, @NotBlank String secretAccessKey, @NotBlank String tenant) {
+
+        @Override
+        public String toString() {
+            return "AccessKey[" + accessKeyId + " for " + tenant + "]"; // never the secret
+        }
     }
 }

@@ -25,7 +25,9 @@ class CasPropertiesTest {
                     "celluler.cas.chunking.max-size=256KB", "celluler.cas.chunking.fixed-size=64MB",
                     "celluler.cas.ingest-pending-size=32MB", "celluler.cas.io-threads=4", "celluler.cas.gc.enabled=true",
                     "celluler.cas.gc.interval=60s", "celluler.cas.gc.grace=1h", "celluler.cas.gc.batch=100",
-                    "celluler.cas.gc.folders-per-pass=16");
+                    "celluler.cas.gc.folders-per-pass=16", "celluler.cas.s3.enabled=true", "celluler.cas.s3.region=us-east-1",
+                    "celluler.cas.s3.keys[0].access-key-id=k", "celluler.cas.s3.keys[0].secret-access-key=s",
+                    "celluler.cas.s3.keys[0].tenant=t");
 
     @Test
     void validValuesBind() {

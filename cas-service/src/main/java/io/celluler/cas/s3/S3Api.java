@@ -1,0 +1,618 @@
+package io.celluler.cas.s3;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+import io.celluler.cas.config.CasProperties;
+import io.celluler.cas.object.ContentService;
+import io.celluler.cas.object.Ingest;
+import io.celluler.cas.object.Manifest;
+import io.celluler.cas.store.ChunkStore;
+import io.celluler.cas.store.ObjectIndex;
+import io.celluler.cas.store.ObjectIndex.Bucket;
+import io.celluler.cas.store.ObjectIndex.ObjectRow;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.dao.DataAccessException;
+import org.springframework.stereotype.Component;
+import org.springframework.web.filter.OncePerRequestFilter;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.ObjectMapper;
+
+/**
+ * The S3-compatible API on the service's HTTP port (8106), path-style ({@code /<bucket>/<key>}): buckets and
+ * objects over {@link ContentService} and {@link ObjectIndex}, every request authenticated by AWS Signature
+ * Version 4 ({@link S3Auth}). Errors are S3's XML error bodies with the codes real clients switch on; a client
+ * mistake is never a 500. {@code /actuator/**} passes through to Spring.
+ *
+ * <p>A servlet filter rather than Spring MVC controllers: S3 needs the raw path (keys keep their bytes, the
+ * signature covers the path as sent), its own query parsing (sub-resources such as {@code ?location} have no
+ * value), and the body as a stream.
+ */
+@Component
+@Order(Ordered.HIGHEST_PRECEDENCE + 10)
+public class S3Api extends OncePerRequestFilter {
+
+    private static final Logger log = LoggerFactory.getLogger(S3Api.class);
+    private static final Pattern BUCKET_NAME = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+    private static final Pattern IP_LIKE = Pattern.compile("\\d+\\.\\d+\\.\\d+\\.\\d+");
+    private static final int MAX_KEY_BYTES = 1024;
+    private static final int MAX_META_BYTES = 2048;
+    private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+    private static final HexFormat HEX = HexFormat.of();
+    /** Sub-resources this API does not serve yet: answered 501 NotImplemented, never treated as a plain request. */
+    private static final List<String> NOT_BUILT = List.of("versioning", "lifecycle", "uploads", "uploadId", "partNumber",
+            "delete", "versions", "acl", "policy", "cors", "tagging", "website", "logging", "notification", "replication",
+            "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore", "select", "accelerate",
+            "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls",
+            "publicAccessBlock", "attributes");
+
+    private final ContentService content;
+    private final ObjectIndex objects;
+    private final S3Auth auth;
+    private final String region;
+    private final boolean enabled;
+    private final ObjectMapper json = new ObjectMapper();
+    private final Clock clock = Clock.systemUTC();
+
+    public S3Api(ContentService content, ObjectIndex objects, CasProperties props) {
+        this.content = content;
+        this.objects = objects;
+        this.region = props.s3().region();
+        this.enabled = props.s3().enabled();
+        Map<String, S3Auth.Key> keys = new LinkedHashMap<>();
+        props.s3().keys().forEach(k -> keys.put(k.accessKeyId(), new S3Auth.Key(k.accessKeyId(), k.secretAccessKey(), k.tenant())));
+        this.auth = new S3Auth(id -> Optional.ofNullable(keys.get(id)), region);
+    }
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        String uri = request.getRequestURI();
+        boolean read = request.getMethod().equals("GET") || request.getMethod().equals("HEAD");
+        return !enabled || uri.startsWith("/actuator/") || (read && uri.equals("/actuator")) || uri.equals("/error");
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest req, HttpServletResponse res, FilterChain chain)
+            throws ServletException, IOException {
+        String requestId = UUID.randomUUID().toString().replace("-", "").substring(0, 16).toUpperCase();
+        res.setHeader("x-amz-request-id", requestId);
+        res.setHeader("Server", "celluler-cas");
+        String rawPath = req.getRequestURI();
+        try {
+            List<Map.Entry<String, String>> query = parseQuery(req.getQueryString());
+            Map<String, List<String>> headers = headers(req);
+            S3Auth.Principal who = auth.authenticate(new S3Auth.Request(req.getMethod(), rawPath, query, headers), clock.instant());
+            route(req, res, who, rawPath, query);
+        } catch (S3Exception e) {
+            error(res, e, rawPath, requestId);
+        } catch (DataAccessException e) {
+            log.error("S3 {} {}: metadata store failed", req.getMethod(), rawPath, e);
+            error(res, new S3Exception(503, "ServiceUnavailable", "The metadata store is unavailable; retry the request"), rawPath, requestId);
+        } catch (ChunkStore.MissingChunkException e) {
+            log.error("S3 {} {}: {}", req.getMethod(), rawPath, e.getMessage());
+            error(res, new S3Exception(503, "ServiceUnavailable", "a chunk of this object cannot be served from this cell: "
+                    + e.getMessage()), rawPath, requestId);
+        }
+    }
+
+    private void route(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String rawPath,
+            List<Map.Entry<String, String>> query) throws IOException {
+        String path = SigV4.percentDecode(rawPath);
+        if (path.equals("/") || path.isEmpty()) {
+            if (!req.getMethod().equals("GET")) {
+                throw methodNotAllowed(req.getMethod(), "the service");
+            }
+            listBuckets(res, who);
+            return;
+        }
+        String rest = path.substring(1);
+        int slash = rest.indexOf('/');
+        String bucketName = slash < 0 ? rest : rest.substring(0, slash);
+        String key = slash < 0 || slash == rest.length() - 1 ? null : rest.substring(slash + 1);
+        for (Map.Entry<String, String> q : query) {
+            if (NOT_BUILT.contains(q.getKey())) {
+                throw new S3Exception(501, "NotImplemented", "the ?" + q.getKey() + " sub-resource is not implemented yet in"
+                        + " celluler's cas-service (the CAS issue: multipart, versioning, lifecycle and multi-delete come next)");
+            }
+        }
+        if (key == null) {
+            bucketRequest(req, res, who, bucketName, query);
+        } else {
+            objectRequest(req, res, who, bucketName, key, query);
+        }
+    }
+
+    // ---- buckets ------------------------------------------------------------------------------------------------
+
+    private void listBuckets(HttpServletResponse res, S3Auth.Principal who) throws IOException {
+        S3Xml x = new S3Xml().openRoot("ListAllMyBucketsResult").open("Owner").text("ID", who.key().tenant())
+                .text("DisplayName", who.key().tenant()).close("Owner").open("Buckets");
+        for (Bucket b : objects.buckets(who.key().tenant())) {
+            x.open("Bucket").text("Name", b.name()).time("CreationDate", b.createdAt()).close("Bucket");
+        }
+        xml(res, 200, x.close("Buckets").close("ListAllMyBucketsResult").build());
+    }
+
+    private void bucketRequest(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String name,
+            List<Map.Entry<String, String>> query) throws IOException {
+        switch (req.getMethod()) {
+            case "PUT" -> {
+                checkBucketName(name);
+                drainCreateBucketBody(req);
+                if (!objects.createBucket(name, who.key().tenant(), clock.instant())) {
+                    Bucket existing = objects.bucket(name).orElseThrow(() -> S3Exception.noSuchBucket(name));
+                    throw existing.tenant().equals(who.key().tenant())
+                            ? new S3Exception(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", name)
+                            : new S3Exception(409, "BucketAlreadyExists", "The requested bucket name is not available.", name);
+                }
+                res.setHeader("Location", "/" + name);
+                res.setStatus(200);
+            }
+            case "HEAD" -> {
+                ownBucket(who, name);
+                res.setHeader("x-amz-bucket-region", region);
+                res.setStatus(200);
+            }
+            case "DELETE" -> {
+                ownBucket(who, name);
+                if (!objects.deleteBucket(name)) {
+                    throw new S3Exception(409, "BucketNotEmpty", "The bucket you tried to delete is not empty", name);
+                }
+                res.setStatus(204);
+            }
+            case "GET" -> {
+                ownBucket(who, name);
+                if (has(query, "location")) {
+                    // S3 answers an empty constraint for us-east-1
+                    xml(res, 200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" + S3Xml.NS + "\">"
+                            + (region.equals("us-east-1") ? "" : region) + "</LocationConstraint>");
+                } else if ("2".equals(param(query, "list-type"))) {
+                    listObjects(res, name, query, true);
+                } else {
+                    listObjects(res, name, query, false);
+                }
+            }
+            default -> throw methodNotAllowed(req.getMethod(), "a bucket");
+        }
+    }
+
+    private void drainCreateBucketBody(HttpServletRequest req) throws IOException {
+        // a CreateBucketConfiguration may name a location: any is accepted (a cell has one region)
+        byte[] body = req.getInputStream().readNBytes(64 * 1024);
+        if (body.length == 64 * 1024) {
+            throw new S3Exception(400, "MalformedXML", "The CreateBucketConfiguration is too large");
+        }
+    }
+
+    private Bucket ownBucket(S3Auth.Principal who, String name) {
+        Bucket b = objects.bucket(name).orElseThrow(() -> S3Exception.noSuchBucket(name));
+        if (!b.tenant().equals(who.key().tenant())) {
+            throw new S3Exception(403, "AccessDenied", "Access Denied", name);
+        }
+        return b;
+    }
+
+    private static void checkBucketName(String name) {
+        if (!BUCKET_NAME.matcher(name).matches() || name.contains("..") || name.contains(".-") || name.contains("-.")
+                || IP_LIKE.matcher(name).matches() || name.equals("actuator")) {
+            throw new S3Exception(400, "InvalidBucketName", "The specified bucket is not valid: 3-63 characters of lowercase"
+                    + " letters, digits, '.' and '-', starting and ending with a letter or digit, not an IP address"
+                    + " ('actuator' is reserved)", name);
+        }
+    }
+
+    private void listObjects(HttpServletResponse res, String bucket, List<Map.Entry<String, String>> query, boolean v2)
+            throws IOException {
+        String prefix = Optional.ofNullable(param(query, "prefix")).orElse("");
+        String delimiter = Optional.ofNullable(param(query, "delimiter")).orElse("");
+        int maxKeys = 1000;
+        String mk = param(query, "max-keys");
+        if (mk != null) {
+            try {
+                maxKeys = Math.min(1000, Integer.parseInt(mk));
+            } catch (NumberFormatException e) {
+                throw S3Exception.invalidArgument("max-keys must be a number");
+            }
+            if (maxKeys < 0) {
+                throw S3Exception.invalidArgument("max-keys must not be negative");
+            }
+        }
+        boolean urlEncode = "url".equals(param(query, "encoding-type"));
+        String start;
+        String token = v2 ? param(query, "continuation-token") : null;
+        if (v2) {
+            String startAfter = Optional.ofNullable(param(query, "start-after")).orElse("");
+            if (token != null) {
+                try {
+                    start = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException e) {
+                    throw S3Exception.invalidArgument("The continuation token provided is incorrect");
+                }
+            } else {
+                start = startAfter;
+            }
+        } else {
+            start = Optional.ofNullable(param(query, "marker")).orElse("");
+        }
+        // walk the keys in order, folding those that share a prefix up to the delimiter into one common prefix
+        List<ObjectRow> contents = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        String after = start;
+        boolean truncated = false;
+        String lastReturned = null;
+        outer:
+        while (contents.size() + prefixes.size() < maxKeys) {
+            List<ObjectRow> page = objects.list(bucket, prefix, after, 1000);
+            if (page.isEmpty()) {
+                break;
+            }
+            for (ObjectRow o : page) {
+                if (contents.size() + prefixes.size() >= maxKeys) {
+                    truncated = true;
+                    break outer;
+                }
+                after = o.key();
+                if (!delimiter.isEmpty()) {
+                    int d = o.key().indexOf(delimiter, prefix.length());
+                    if (d >= 0) {
+                        String common = o.key().substring(0, d + delimiter.length());
+                        if (prefixes.isEmpty() || !prefixes.get(prefixes.size() - 1).equals(common)) {
+                            prefixes.add(common);
+                        }
+                        lastReturned = common;
+                        // skip the rest of this common prefix: every key below it sorts before prefix + max char
+                        after = common + Character.toString(Character.MAX_CODE_POINT);
+                        continue outer;
+                    }
+                }
+                contents.add(o);
+                lastReturned = o.key();
+            }
+            if (page.size() < 1000) {
+                break;
+            }
+        }
+        if (!truncated && contents.size() + prefixes.size() >= maxKeys && maxKeys > 0) {
+            truncated = !objects.list(bucket, prefix, after, 1).isEmpty();
+        }
+        S3Xml x = new S3Xml().openRoot("ListBucketResult").text("Name", bucket).text("Prefix", enc(prefix, urlEncode));
+        if (v2) {
+            if (token != null) {
+                x.text("ContinuationToken", token);
+            }
+            if (param(query, "start-after") != null) {
+                x.text("StartAfter", enc(param(query, "start-after"), urlEncode));
+            }
+            x.text("KeyCount", contents.size() + prefixes.size());
+            if (truncated && lastReturned != null) {
+                x.text("NextContinuationToken", Base64.getUrlEncoder().withoutPadding()
+                        .encodeToString(after.getBytes(StandardCharsets.UTF_8)));
+            }
+        } else {
+            x.text("Marker", enc(start, urlEncode));
+            if (truncated && lastReturned != null && !delimiter.isEmpty()) {
+                x.text("NextMarker", enc(lastReturned, urlEncode));
+            }
+        }
+        x.text("MaxKeys", maxKeys);
+        if (!delimiter.isEmpty()) {
+            x.text("Delimiter", enc(delimiter, urlEncode));
+        }
+        if (urlEncode) {
+            x.text("EncodingType", "url");
+        }
+        x.text("IsTruncated", Boolean.toString(truncated));
+        for (ObjectRow o : contents) {
+            x.open("Contents").text("Key", enc(o.key(), urlEncode)).time("LastModified", o.createdAt())
+                    .text("ETag", "\"" + o.etag() + "\"").text("Size", o.sizeBytes()).text("StorageClass", "STANDARD")
+                    .close("Contents");
+        }
+        for (String p : prefixes) {
+            x.open("CommonPrefixes").text("Prefix", enc(p, urlEncode)).close("CommonPrefixes");
+        }
+        xml(res, 200, x.close("ListBucketResult").build());
+    }
+
+    private static String enc(String s, boolean url) {
+        return url ? SigV4.uriEncode(s).replace("%2F", "/") : s;
+    }
+
+    // ---- objects ------------------------------------------------------------------------------------------------
+
+    private void objectRequest(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String bucket,
+            String key, List<Map.Entry<String, String>> query) throws IOException {
+        if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+            throw new S3Exception(400, "KeyTooLongError", "Your key is too long (at most " + MAX_KEY_BYTES + " bytes)", key);
+        }
+        ownBucket(who, bucket);
+        switch (req.getMethod()) {
+            case "PUT" -> {
+                if (req.getHeader("x-amz-copy-source") != null) {
+                    throw new S3Exception(501, "NotImplemented", "CopyObject is not implemented yet in celluler's cas-service");
+                }
+                putObject(req, res, who, bucket, key);
+            }
+            case "GET", "HEAD" -> getObject(req, res, bucket, key, req.getMethod().equals("HEAD"));
+            case "DELETE" -> {
+                objects.delete(bucket, key, clock.instant());
+                res.setStatus(204);
+            }
+            default -> throw methodNotAllowed(req.getMethod(), "an object");
+        }
+    }
+
+    private void putObject(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String bucket, String key)
+            throws IOException {
+        Map<String, String> meta = userMetadata(req);
+        String contentType = Optional.ofNullable(req.getContentType()).orElse("binary/octet-stream");
+        String contentMd5 = req.getHeader("Content-MD5");
+        String payloadHash = who.payloadHash();
+        InputStream body = req.getInputStream();
+        AwsChunkedDecoder chunked = null;
+        if (AwsChunkedDecoder.handles(payloadHash)) {
+            chunked = new AwsChunkedDecoder(body, who, req.getHeader("x-amz-trailer"));
+            body = chunked;
+        } else if (!payloadHash.equals(SigV4.UNSIGNED_PAYLOAD) && !payloadHash.matches("[0-9a-f]{64}")) {
+            throw S3Exception.invalidArgument("x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* mode");
+        }
+        long declared = req.getContentLengthLong();
+        String decodedLength = req.getHeader("x-amz-decoded-content-length");
+        if (chunked != null && decodedLength != null) {
+            try {
+                declared = Long.parseLong(decodedLength);
+            } catch (NumberFormatException e) {
+                throw S3Exception.invalidArgument("x-amz-decoded-content-length must be a number");
+            }
+        }
+        if (declared > content.maxObjectSizeBytes()) {
+            throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size ("
+                    + content.maxObjectSizeBytes() + " bytes)", key);
+        }
+        Ingest upload = content.begin(true);
+        try {
+            byte[] buf = new byte[1 << 20];
+            long total = 0;
+            for (int n; (n = body.readNBytes(buf, 0, buf.length)) > 0; ) {
+                total += n;
+                try {
+                    upload.write(buf, 0, n);
+                } catch (Ingest.TooLargeException e) {
+                    throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size ("
+                            + e.maxSizeBytes() + " bytes)", key);
+                }
+            }
+            if (declared >= 0 && total != declared) {
+                throw new S3Exception(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header");
+            }
+            Ingest.Result stored = upload.finish();
+            Manifest m = stored.manifest();
+            if (payloadHash.matches("[0-9a-f]{64}") && !payloadHash.equals(m.contentSha256())) {
+                throw new S3Exception(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+            }
+            if (contentMd5 != null) {
+                byte[] given;
+                try {
+                    given = Base64.getDecoder().decode(contentMd5);
+                } catch (IllegalArgumentException e) {
+                    throw new S3Exception(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+                }
+                if (!MessageDigest.isEqual(given, HEX.parseHex(stored.md5Hex()))) {
+                    throw new S3Exception(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+                }
+            }
+            ObjectRow row = objects.put(bucket, key, m, stored.md5Hex(), contentType, meta.isEmpty() ? null : json.writeValueAsString(meta),
+                    clock.instant());
+            res.setHeader("ETag", "\"" + row.etag() + "\"");
+            res.setStatus(200);
+        } finally {
+            upload.close();
+        }
+    }
+
+    private void getObject(HttpServletRequest req, HttpServletResponse res, String bucket, String key, boolean head)
+            throws IOException {
+        ObjectRow o = objects.object(bucket, key).orElseThrow(() -> S3Exception.noSuchKey(key));
+        String etag = "\"" + o.etag() + "\"";
+        String ifNoneMatch = req.getHeader("If-None-Match");
+        String ifMatch = req.getHeader("If-Match");
+        if (ifMatch != null && !ifMatch.equals("*") && !ifMatch.equals(etag)) {
+            throw new S3Exception(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+        }
+        res.setHeader("ETag", etag);
+        res.setHeader("Last-Modified", HTTP_DATE.format(o.createdAt()));
+        res.setHeader("Accept-Ranges", "bytes");
+        if (ifNoneMatch != null && (ifNoneMatch.equals("*") || ifNoneMatch.equals(etag))) {
+            res.setStatus(304);
+            return;
+        }
+        res.setContentType(o.contentType());
+        if (o.userMetadataJson() != null) {
+            Map<String, String> meta = json.readValue(o.userMetadataJson(), new TypeReference<TreeMap<String, String>>() {
+            });
+            meta.forEach((k, v) -> res.setHeader("x-amz-meta-" + k, v));
+        }
+        long size = o.sizeBytes();
+        long from = 0;
+        long length = size;
+        String range = req.getHeader("Range");
+        if (range != null && !head) {
+            long[] r = parseRange(range, size);
+            if (r != null) {
+                from = r[0];
+                length = r[1] - r[0] + 1;
+                res.setStatus(206);
+                res.setHeader("Content-Range", "bytes " + r[0] + "-" + r[1] + "/" + size);
+            }
+        } else {
+            res.setStatus(200);
+        }
+        res.setContentLengthLong(length);
+        if (head || length == 0) {
+            return;
+        }
+        Manifest m = content.manifest(o.manifestRoot()).orElseThrow(() ->
+                new S3Exception(503, "ServiceUnavailable", "the object's manifest is missing on this cell")).manifest();
+        OutputStream out = res.getOutputStream();
+        content.read(m, from, length, (buf, off, len) -> {
+            out.write(buf, off, len);
+            return true;
+        });
+    }
+
+    /** {first, last} of a satisfiable single range; null to ignore the header (as S3 does with a malformed one). */
+    static long[] parseRange(String header, long size) {
+        if (!header.startsWith("bytes=") || header.contains(",")) {
+            return null;
+        }
+        String spec = header.substring(6).trim();
+        int dash = spec.indexOf('-');
+        if (dash < 0) {
+            return null;
+        }
+        try {
+            String a = spec.substring(0, dash).trim();
+            String b = spec.substring(dash + 1).trim();
+            long first;
+            long last;
+            if (a.isEmpty()) {
+                long suffix = Long.parseLong(b);
+                if (suffix == 0) {
+                    throw invalidRange(size);
+                }
+                first = Math.max(0, size - suffix);
+                last = size - 1;
+            } else {
+                first = Long.parseLong(a);
+                last = b.isEmpty() ? size - 1 : Math.min(Long.parseLong(b), size - 1);
+                if (!b.isEmpty() && Long.parseLong(b) < first) {
+                    return null;
+                }
+            }
+            if (first >= size) {
+                throw invalidRange(size);
+            }
+            return new long[] {first, last};
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static S3Exception invalidRange(long size) {
+        return new S3Exception(416, "InvalidRange", "The requested range is not satisfiable (the object has " + size + " bytes)");
+    }
+
+    private static Map<String, String> userMetadata(HttpServletRequest req) {
+        Map<String, String> meta = new TreeMap<>();
+        int bytes = 0;
+        for (String name : Collections.list(req.getHeaderNames())) {
+            String lower = name.toLowerCase();
+            if (lower.startsWith("x-amz-meta-")) {
+                String k = lower.substring("x-amz-meta-".length());
+                String v = req.getHeader(name);
+                meta.put(k, v);
+                bytes += k.length() + v.length();
+            }
+        }
+        if (bytes > MAX_META_BYTES) {
+            throw new S3Exception(400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size ("
+                    + MAX_META_BYTES + " bytes)");
+        }
+        return meta;
+    }
+
+    // ---- plumbing -----------------------------------------------------------------------------------------------
+
+    private static S3Exception methodNotAllowed(String method, String what) {
+        return new S3Exception(405, "MethodNotAllowed", "The specified method (" + method + ") is not allowed against " + what);
+    }
+
+    private static boolean has(List<Map.Entry<String, String>> query, String name) {
+        return query.stream().anyMatch(e -> e.getKey().equals(name));
+    }
+
+    private static String param(List<Map.Entry<String, String>> query, String name) {
+        return query.stream().filter(e -> e.getKey().equals(name)).map(Map.Entry::getValue).findFirst().orElse(null);
+    }
+
+    /** The query string's parameters, decoded ('+' is a space here, as form encoding has it). */
+    static List<Map.Entry<String, String>> parseQuery(String raw) {
+        List<Map.Entry<String, String>> out = new ArrayList<>();
+        if (raw == null || raw.isEmpty()) {
+            return out;
+        }
+        for (String part : raw.split("&")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            int eq = part.indexOf('=');
+            String k = eq < 0 ? part : part.substring(0, eq);
+            String v = eq < 0 ? "" : part.substring(eq + 1);
+            out.add(Map.entry(SigV4.percentDecode(k.replace("+", " ")), SigV4.percentDecode(v.replace("+", " "))));
+        }
+        return out;
+    }
+
+    private static Map<String, List<String>> headers(HttpServletRequest req) {
+        Map<String, List<String>> out = new TreeMap<>();
+        for (String name : Collections.list(req.getHeaderNames())) {
+            out.put(name.toLowerCase(), Collections.list(req.getHeaders(name)));
+        }
+        return out;
+    }
+
+    private static void xml(HttpServletResponse res, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        res.setStatus(status);
+        res.setContentType("application/xml");
+        res.setContentLength(bytes.length);
+        res.getOutputStream().write(bytes);
+    }
+
+    private static void error(HttpServletResponse res, S3Exception e, String resource, String requestId) throws IOException {
+        if (res.isCommitted()) {
+            return; // bytes went out already (a read that failed midway): the client sees a short body
+        }
+        res.reset();
+        res.setHeader("x-amz-request-id", requestId);
+        S3Xml x = new S3Xml().open("Error").text("Code", e.code()).text("Message", e.getMessage());
+        if (e.code().equals("NoSuchBucket") || e.code().startsWith("Bucket") || e.code().equals("InvalidBucketName")) {
+            x.text("BucketName", e.resource() == null ? "" : e.resource());
+        } else if (e.code().equals("NoSuchKey") && e.resource() != null) {
+            x.text("Key", e.resource());
+        }
+        x.text("Resource", resource).text("RequestId", requestId);
+        byte[] bytes = x.close("Error").build().getBytes(StandardCharsets.UTF_8);
+        res.setStatus(e.status());
+        if (e.status() == 304) {
+            return;
+        }
+        res.setContentType("application/xml");
+        res.setContentLength(bytes.length);
+        res.getOutputStream().write(bytes);
+    }
+}

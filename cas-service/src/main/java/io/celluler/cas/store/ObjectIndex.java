@@ -1,0 +1,153 @@
+package io.celluler.cas.store;
+
+import java.sql.Connection;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import io.celluler.cas.object.Manifest;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.RowMapper;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Buckets and the objects in them (tables of {@code V3__s3_buckets_and_objects.sql}). An object names content by
+ * its manifest root; putting, overwriting and deleting change the manifest's reference count in the same
+ * transaction ({@link ContentIndex}), so the garbage collector sees exactly what no object uses any more.
+ *
+ * <p>Keys are listed in the byte order of their UTF-8 encoding, as S3 lists them: on PostgreSQL the ordering uses
+ * the "C" collation whatever the database's default is.
+ */
+@Component
+public class ObjectIndex {
+
+    /** The version id S3 gives objects of a bucket that was never versioned. */
+    public static final String NULL_VERSION = "null";
+
+    public record Bucket(String name, String tenant, Instant createdAt, String versioning) {
+    }
+
+    public record ObjectRow(String bucket, String key, String versionId, String manifestRoot, long sizeBytes, String etag,
+            String contentType, String userMetadataJson, Instant createdAt) {
+    }
+
+    private static final RowMapper<ObjectRow> OBJECT = (rs, i) -> new ObjectRow(rs.getString("bucket"), rs.getString("object_key"),
+            rs.getString("version_id"), rs.getString("manifest_root"), rs.getLong("size_bytes"), rs.getString("etag"),
+            rs.getString("content_type"), rs.getString("user_metadata"), rs.getTimestamp("created_at").toInstant());
+
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate tx;
+    private final ContentIndex content;
+    private final String keyOrder;
+
+    public ObjectIndex(JdbcTemplate jdbc, TransactionTemplate tx, ContentIndex content) {
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.content = content;
+        this.keyOrder = isPostgres(jdbc) ? "object_key COLLATE \"C\"" : "object_key";
+    }
+
+    private static boolean isPostgres(JdbcTemplate jdbc) {
+        Boolean pg = jdbc.execute((Connection c) -> c.getMetaData().getDatabaseProductName().toLowerCase().contains("postgres"));
+        return Boolean.TRUE.equals(pg);
+    }
+
+    // ---- buckets ------------------------------------------------------------------------------------------------
+
+    public Optional<Bucket> bucket(String name) {
+        return jdbc.query("SELECT name, tenant, created_at, versioning FROM bucket WHERE name = ?",
+                (rs, i) -> new Bucket(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(), rs.getString(4)), name)
+                .stream().findFirst();
+    }
+
+    public List<Bucket> buckets(String tenant) {
+        return jdbc.query("SELECT name, tenant, created_at, versioning FROM bucket WHERE tenant = ? ORDER BY name",
+                (rs, i) -> new Bucket(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(), rs.getString(4)), tenant);
+    }
+
+    /** Creates a bucket; false when the name is taken (by anyone). */
+    public boolean createBucket(String name, String tenant, Instant now) {
+        try {
+            jdbc.update("INSERT INTO bucket (name, tenant, created_at, versioning) VALUES (?, ?, ?, 'Off')", name, tenant,
+                    Timestamp.from(ContentIndex.micros(now)));
+            return true;
+        } catch (DuplicateKeyException taken) {
+            return false;
+        }
+    }
+
+    /** Deletes an empty bucket; false when it still holds objects. */
+    public boolean deleteBucket(String name) {
+        return Boolean.TRUE.equals(tx.execute(status -> {
+            Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM object_version WHERE bucket = ?", Integer.class, name);
+            if (n != null && n > 0) {
+                return false;
+            }
+            jdbc.update("DELETE FROM bucket WHERE name = ?", name);
+            return true;
+        }));
+    }
+
+    // ---- objects ------------------------------------------------------------------------------------------------
+
+    public Optional<ObjectRow> object(String bucket, String key) {
+        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND object_key = ? AND is_latest AND NOT delete_marker",
+                OBJECT, bucket, key).stream().findFirst();
+    }
+
+    /**
+     * Puts (or overwrites) an object whose content is stored already: one reference on the manifest, and the
+     * replaced content's reference released, in one transaction. Durable when it returns.
+     */
+    public ObjectRow put(String bucket, String key, Manifest m, String etag, String contentType, String userMetadataJson,
+            Instant now) {
+        Instant at = ContentIndex.micros(now);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return tx.execute(status -> {
+                    content.addManifestReference(m, at);
+                    List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND"
+                            + " object_key = ? AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
+                    jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key,
+                            NULL_VERSION);
+                    replaced.forEach(root -> content.releaseManifestReference(root, at));
+                    jdbc.update("INSERT INTO object_version (bucket, object_key, version_id, is_latest, delete_marker, manifest_root,"
+                                    + " size_bytes, etag, content_type, user_metadata, created_at) VALUES (?, ?, ?, TRUE, FALSE, ?, ?, ?, ?, ?, ?)",
+                            bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, Timestamp.from(at));
+                    return new ObjectRow(bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, at);
+                });
+            } catch (DuplicateKeyException concurrentPutOfTheSameKeyOrContent) {
+                if (attempt == 5) {
+                    throw concurrentPutOfTheSameKeyOrContent;
+                }
+            }
+        }
+    }
+
+    /** Deletes an object (S3 answers 204 whether it existed or not); true when there was one. */
+    public boolean delete(String bucket, String key, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        return Boolean.TRUE.equals(tx.execute(status -> {
+            List<String> roots = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND object_key = ?"
+                    + " AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
+            int n = jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key,
+                    NULL_VERSION);
+            roots.forEach(root -> content.releaseManifestReference(root, at));
+            return n > 0;
+        }));
+    }
+
+    /**
+     * Current objects of a bucket whose key starts with {@code prefix} and sorts after {@code after}, in key order,
+     * at most {@code limit}.
+     */
+    public List<ObjectRow> list(String bucket, String prefix, String after, int limit) {
+        String escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND is_latest AND NOT delete_marker"
+                        + " AND object_key LIKE ? ESCAPE '\\' AND " + keyOrder + " > ? ORDER BY " + keyOrder + " LIMIT " + limit,
+                OBJECT, bucket, escaped + "%", after);
+    }
+}

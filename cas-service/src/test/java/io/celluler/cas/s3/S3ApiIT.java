@@ -1,0 +1,286 @@
+package io.celluler.cas.s3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import io.celluler.cas.CasServiceApplication;
+import io.celluler.core.boot.CellulerApplication;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.context.ConfigurableApplicationContext;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+/**
+ * The S3-compatible API with the AWS SDK for Java v2 as the client (path-style, SigV4, the SDK's own defaults for
+ * payload signing and checksums), against cas-service on its embedded default over loopback.
+ */
+class S3ApiIT {
+
+    static final String KEY = "celluler";
+    static final String SECRET = "celluler-dev-secret";
+
+    @TempDir
+    Path dataDir;
+
+    private ConfigurableApplicationContext context;
+    private URI endpoint;
+    private S3Client s3;
+
+    /** Extra arguments for the context; overridden by the PostgreSQL variant. */
+    protected List<String> extraArgs() {
+        return List.of();
+    }
+
+    @BeforeEach
+    void start() {
+        List<String> args = new ArrayList<>(List.of("--celluler.data-dir=" + dataDir, "--server.port=0", "--server.address=127.0.0.1",
+                        "--spring.grpc.server.port=0", "--spring.grpc.server.host=127.0.0.1", "--celluler.cas.max-object-size=64MB",
+                        // a list set here replaces the configured one as a whole: the default key again, and a second tenant's
+                        "--celluler.cas.s3.keys[0].access-key-id=" + KEY, "--celluler.cas.s3.keys[0].secret-access-key=" + SECRET,
+                        "--celluler.cas.s3.keys[0].tenant=default",
+                        "--celluler.cas.s3.keys[1].access-key-id=other", "--celluler.cas.s3.keys[1].secret-access-key=other-secret",
+                        "--celluler.cas.s3.keys[1].tenant=other-tenant"));
+        args.addAll(extraArgs());
+        context = CellulerApplication.builder(CasServiceApplication.class, CasServiceApplication.NAME).run(args.toArray(String[]::new));
+        endpoint = URI.create("http://127.0.0.1:" + context.getEnvironment().getProperty("local.server.port"));
+        s3 = client(KEY, SECRET);
+    }
+
+    @AfterEach
+    void stop() {
+        if (s3 != null) {
+            s3.close();
+            s3 = null;
+        }
+        if (context != null) {
+            context.close();
+            context = null;
+        }
+    }
+
+    private S3Client client(String key, String secret) {
+        return S3Client.builder().endpointOverride(endpoint).region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key, secret)))
+                .build(); // the SDK's default HTTP client (Apache), as most users have it
+    }
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static String md5(byte[] data) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+    }
+
+    @Test
+    void bucketsAreCreatedListedLocatedAndDeletedWhenEmpty() {
+        s3.createBucket(b -> b.bucket("photos"));
+        s3.createBucket(b -> b.bucket("logs.2026"));
+
+        assertThat(s3.listBuckets().buckets()).extracting(b -> b.name()).containsExactly("logs.2026", "photos");
+        s3.headBucket(b -> b.bucket("photos"));
+        assertThat(s3.getBucketLocation(b -> b.bucket("photos")).locationConstraintAsString()).isEmpty();
+
+        s3.putObject(b -> b.bucket("photos").key("a.jpg"), RequestBody.fromBytes(new byte[] {1, 2, 3}));
+        assertS3Error(() -> s3.deleteBucket(b -> b.bucket("photos")), 409, "BucketNotEmpty");
+        s3.deleteObject(b -> b.bucket("photos").key("a.jpg"));
+        s3.deleteBucket(b -> b.bucket("photos"));
+        assertThat(s3.listBuckets().buckets()).extracting(b -> b.name()).containsExactly("logs.2026");
+        assertS3Error(() -> s3.headBucket(b -> b.bucket("photos")), 404, null);
+        assertS3Error(() -> s3.createBucket(b -> b.bucket("logs.2026")), 409, "BucketAlreadyOwnedByYou");
+    }
+
+    @Test
+    void objectsRoundTripWithMetadataEtagsAndRanges() throws Exception {
+        s3.createBucket(b -> b.bucket("data"));
+        byte[] big = random(5_000_000, 1); // several aws-chunked chunks, many CAS chunks
+
+        var put = s3.putObject(b -> b.bucket("data").key("dir/big.bin").contentType("application/x-test")
+                .metadata(Map.of("owner", "ana", "purpose", "test")), RequestBody.fromBytes(big));
+
+        assertThat(put.eTag()).isEqualTo("\"" + md5(big) + "\"");
+        HeadObjectResponse head = s3.headObject(b -> b.bucket("data").key("dir/big.bin"));
+        assertThat(head.contentLength()).isEqualTo(big.length);
+        assertThat(head.contentType()).isEqualTo("application/x-test");
+        assertThat(head.metadata()).containsEntry("owner", "ana").containsEntry("purpose", "test");
+        assertThat(head.eTag()).isEqualTo(put.eTag());
+
+        ResponseBytes<GetObjectResponse> got = s3.getObjectAsBytes(b -> b.bucket("data").key("dir/big.bin"));
+        assertThat(got.asByteArray()).isEqualTo(big);
+        ResponseBytes<GetObjectResponse> part = s3.getObjectAsBytes(b -> b.bucket("data").key("dir/big.bin").range("bytes=1000000-1999999"));
+        assertThat(part.asByteArray()).isEqualTo(Arrays.copyOfRange(big, 1_000_000, 2_000_000));
+        assertThat(part.response().contentRange()).isEqualTo("bytes 1000000-1999999/5000000");
+        byte[] tail = s3.getObjectAsBytes(b -> b.bucket("data").key("dir/big.bin").range("bytes=-10")).asByteArray();
+        assertThat(tail).isEqualTo(Arrays.copyOfRange(big, big.length - 10, big.length));
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("data").key("dir/big.bin").range("bytes=6000000-")), 416, "InvalidRange");
+
+        // overwrite, then the same bytes under a second key: one copy of the content
+        byte[] small = "hello, cells".getBytes();
+        s3.putObject(b -> b.bucket("data").key("dir/big.bin"), RequestBody.fromBytes(small));
+        s3.putObject(b -> b.bucket("data").key("copy.txt"), RequestBody.fromBytes(small));
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("data").key("dir/big.bin")).asByteArray()).isEqualTo(small);
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("data").key("copy.txt")).asByteArray()).isEqualTo(small);
+
+        // an empty object, and keys with characters that need encoding
+        s3.putObject(b -> b.bucket("data").key("empty"), RequestBody.empty());
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("data").key("empty")).asByteArray()).isEmpty();
+        String odd = "odd key/with spaces+plus/ünïcödé/100%.txt";
+        s3.putObject(b -> b.bucket("data").key(odd), RequestBody.fromBytes(small));
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("data").key(odd)).asByteArray()).isEqualTo(small);
+
+        s3.deleteObject(b -> b.bucket("data").key("copy.txt"));
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("data").key("copy.txt")), 404, "NoSuchKey");
+        s3.deleteObject(b -> b.bucket("data").key("never-there")); // S3 answers 204 all the same
+    }
+
+    @Test
+    void listingsFoldCommonPrefixesAndPageStably() {
+        s3.createBucket(b -> b.bucket("tree"));
+        List<String> keys = List.of("a/1", "a/2", "a/b/3", "b/4", "c", "d/5", "d/6", "e");
+        keys.forEach(k -> s3.putObject(b -> b.bucket("tree").key(k), RequestBody.fromString(k)));
+
+        ListObjectsV2Response top = s3.listObjectsV2(b -> b.bucket("tree").delimiter("/"));
+        assertThat(top.contents()).extracting(S3Object::key).containsExactly("c", "e");
+        assertThat(top.commonPrefixes()).extracting(CommonPrefix::prefix).containsExactly("a/", "b/", "d/");
+        assertThat(s3.listObjectsV2(b -> b.bucket("tree").prefix("a/").delimiter("/")).commonPrefixes())
+                .extracting(CommonPrefix::prefix).containsExactly("a/b/");
+
+        List<String> paged = new ArrayList<>();
+        String token = null;
+        int pages = 0;
+        do {
+            String t = token;
+            ListObjectsV2Response page = s3.listObjectsV2(b -> b.bucket("tree").maxKeys(3).continuationToken(t));
+            page.contents().forEach(o -> paged.add(o.key()));
+            token = page.nextContinuationToken();
+            pages++;
+        } while (token != null && pages < 10);
+        assertThat(paged).containsExactlyElementsOf(keys);
+        assertThat(pages).isEqualTo(3);
+
+        var v1 = s3.listObjects(b -> b.bucket("tree").marker("b/4").maxKeys(2));
+        assertThat(v1.contents()).extracting(S3Object::key).containsExactly("c", "d/5");
+        assertThat(v1.isTruncated()).isTrue();
+        assertThat(s3.listObjectsV2(b -> b.bucket("tree").prefix("d/")).contents()).extracting(S3Object::size)
+                .containsExactly(3L, 3L);
+
+        // S3's order is the keys' UTF-8 bytes, not a language's collation
+        s3.createBucket(b -> b.bucket("order"));
+        List.of("a", "B", "_x", "é", "Z").forEach(k -> s3.putObject(b -> b.bucket("order").key(k), RequestBody.fromString(k)));
+        assertThat(s3.listObjectsV2(b -> b.bucket("order")).contents()).extracting(S3Object::key)
+                .containsExactly("B", "Z", "_x", "a", "é");
+    }
+
+    @Test
+    void badRequestsGetS3ErrorsAndNeverA500() throws Exception {
+        s3.createBucket(b -> b.bucket("mine"));
+
+        try (S3Client wrongSecret = client(KEY, "not-the-secret")) {
+            assertS3Error(() -> wrongSecret.listBuckets(), 403, "SignatureDoesNotMatch");
+            assertS3Error(() -> wrongSecret.putObject(b -> b.bucket("mine").key("x"), RequestBody.fromString("x")), 403,
+                    "SignatureDoesNotMatch");
+        }
+        try (S3Client unknown = client("nobody", "x")) {
+            assertS3Error(() -> unknown.listBuckets(), 403, "InvalidAccessKeyId");
+        }
+        try (S3Client otherTenant = client("other", "other-secret")) {
+            assertThat(otherTenant.listBuckets().buckets()).isEmpty();
+            assertS3Error(() -> otherTenant.getObjectAsBytes(b -> b.bucket("mine").key("x")), 403, "AccessDenied");
+            assertS3Error(() -> otherTenant.createBucket(b -> b.bucket("mine")), 409, "BucketAlreadyExists");
+        }
+        // (the SDK refuses most bad names itself; "actuator" passes its checks and is reserved here)
+        assertS3Error(() -> s3.createBucket(b -> b.bucket("actuator")), 400, "InvalidBucketName");
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("mine").key("missing")), 404, "NoSuchKey");
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("no-such-bucket").key("x")), 404, "NoSuchBucket");
+        assertS3Error(() -> s3.putObject(b -> b.bucket("mine").key("k".repeat(1025)), RequestBody.fromString("x")), 400,
+                "KeyTooLongError");
+        assertS3Error(() -> s3.putObject(b -> b.bucket("mine").key("big"), RequestBody.fromBytes(new byte[65 << 20])), 400,
+                "EntityTooLarge");
+        assertS3Error(() -> s3.getBucketVersioning(b -> b.bucket("mine")), 501, "NotImplemented");
+        assertThat(s3.listObjectsV2(b -> b.bucket("mine")).contents()).isEmpty(); // nothing partial was stored
+
+        // without any signature, and with a malformed header: XML errors, not 500s
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(endpoint.resolve("/mine")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(anonymous.statusCode()).isEqualTo(403);
+        assertThat(anonymous.body()).contains("<Code>AccessDenied</Code>").contains("<RequestId>");
+        HttpResponse<String> malformed = http.send(HttpRequest.newBuilder(endpoint.resolve("/mine"))
+                .header("Authorization", "AWS4-HMAC-SHA256 nonsense").GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(malformed.statusCode()).isEqualTo(400);
+        assertThat(malformed.body()).contains("<Code>AuthorizationHeaderMalformed</Code>");
+        // the actuator stays reachable on the same port
+        assertThat(http.send(HttpRequest.newBuilder(endpoint.resolve("/actuator/health")).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void presignedUrlsWorkUntilTheyExpireAndFailWhenTampered() throws Exception {
+        s3.createBucket(b -> b.bucket("share"));
+        byte[] data = random(100_000, 3);
+        s3.putObject(b -> b.bucket("share").key("file.bin"), RequestBody.fromBytes(data));
+        HttpClient http = HttpClient.newHttpClient();
+        try (S3Presigner presigner = S3Presigner.builder().endpointOverride(endpoint).region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET)))
+                .serviceConfiguration(software.amazon.awssdk.services.s3.S3Configuration.builder().pathStyleAccessEnabled(true).build())
+                .build()) {
+            URI url = presigner.presignGetObject(p -> p.signatureDuration(Duration.ofMinutes(5))
+                    .getObjectRequest(g -> g.bucket("share").key("file.bin"))).url().toURI();
+            HttpResponse<byte[]> ok = http.send(HttpRequest.newBuilder(url).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(ok.statusCode()).isEqualTo(200);
+            assertThat(ok.body()).isEqualTo(data);
+
+            URI tampered = URI.create(url.toString().replace("file.bin", "other.bin"));
+            HttpResponse<String> bad = http.send(HttpRequest.newBuilder(tampered).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(bad.statusCode()).isEqualTo(403);
+            assertThat(bad.body()).contains("<Code>SignatureDoesNotMatch</Code>");
+
+            URI shortLived = presigner.presignGetObject(p -> p.signatureDuration(Duration.ofSeconds(1))
+                    .getObjectRequest(g -> g.bucket("share").key("file.bin"))).url().toURI();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(250)).until(() ->
+                    http.send(HttpRequest.newBuilder(shortLived).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 403);
+            assertThat(http.send(HttpRequest.newBuilder(shortLived).GET().build(), HttpResponse.BodyHandlers.ofString()).body())
+                    .contains("Request has expired");
+        }
+    }
+
+    private static void assertS3Error(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, int status, String code) {
+        assertThatThrownBy(call).isInstanceOfSatisfying(S3Exception.class, e -> {
+            assertThat(e.statusCode()).as(e.getMessage()).isEqualTo(status);
+            if (code != null) {
+                assertThat(e.awsErrorDetails().errorCode()).as(e.getMessage()).isEqualTo(code);
+            }
+        });
+    }
+}

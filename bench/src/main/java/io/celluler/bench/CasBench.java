@@ -56,6 +56,12 @@ public class CasBench implements Callable<Integer> {
     @Option(names = "--warmups", defaultValue = "2", description = "puts of 256 MiB before the measured ones")
     int warmups;
 
+    @Option(names = "--s3-objects", defaultValue = "400", description = "1 MiB objects put and got through the S3 API")
+    int s3Objects;
+
+    @Option(names = "--s3-threads", defaultValue = "4", description = "concurrent S3 callers")
+    int s3Threads;
+
     @Override
     public Integer call() throws Exception {
         byte[] data = SplitMix.bytes(42, sizeMib << 20);
@@ -123,11 +129,68 @@ public class CasBench implements Callable<Integer> {
                     throw new IllegalStateException("read " + read + " bytes back, not " + data.length);
                 }
                 System.out.printf("CAS get one-stream (verified): %.0f MB/s (%.1f s)%n", mib / s3, s3);
+                s3Objects(cell);
             } finally {
                 ch.shutdownNow();
             }
         }
         return 0;
+    }
+
+    /**
+     * PUT and GET of distinct 1 MiB objects through the S3 API (AWS SDK v2, its default HTTP client, path-style,
+     * {@code --s3-threads} callers): objects per second.
+     */
+    private void s3Objects(Cell cell) throws Exception {
+        int httpPort = CellService.ALL.stream().filter(s -> s.name().equals("cas-service")).findFirst().orElseThrow()
+                .httpPort(cellIndex);
+        try (var s3 = software.amazon.awssdk.services.s3.S3Client.builder()
+                .endpointOverride(java.net.URI.create("http://127.0.0.1:" + httpPort))
+                .region(software.amazon.awssdk.regions.Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("celluler", "celluler-dev-secret")))
+                .httpClient(software.amazon.awssdk.http.apache.ApacheHttpClient.builder().maxConnections(s3Threads).build())
+                .build()) {
+            s3.createBucket(b -> b.bucket("bench"));
+            java.util.List<byte[]> objects = new java.util.ArrayList<>();
+            for (int i = 0; i < s3Objects + 50; i++) {
+                objects.add(SplitMix.bytes(1000 + i, 1 << 20));
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(s3Threads);
+            try {
+                // warm-up: 50 of each
+                runAll(pool, 50, i -> s3.putObject(b -> b.bucket("bench").key("w" + i),
+                        software.amazon.awssdk.core.sync.RequestBody.fromBytes(objects.get(s3Objects + i))));
+                runAll(pool, 50, i -> s3.getObjectAsBytes(b -> b.bucket("bench").key("w" + i)));
+                long t0 = System.nanoTime();
+                runAll(pool, s3Objects, i -> s3.putObject(b -> b.bucket("bench").key("o" + i),
+                        software.amazon.awssdk.core.sync.RequestBody.fromBytes(objects.get(i))));
+                double put = (System.nanoTime() - t0) / 1e9;
+                long t1 = System.nanoTime();
+                runAll(pool, s3Objects, i -> {
+                    if (s3.getObjectAsBytes(b -> b.bucket("bench").key("o" + i)).asByteArray().length != 1 << 20) {
+                        throw new IllegalStateException("short read");
+                    }
+                });
+                double get = (System.nanoTime() - t1) / 1e9;
+                System.out.printf("CAS S3 1MiB objects threads=%d: PUT %.0f objects/s, GET %.0f objects/s (%d each)%n", s3Threads,
+                        s3Objects / put, s3Objects / get, s3Objects);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    private static void runAll(java.util.concurrent.ExecutorService pool, int n, java.util.function.IntConsumer task)
+            throws Exception {
+        java.util.List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int k = i;
+            fs.add(pool.submit(() -> task.accept(k)));
+        }
+        for (var f : fs) {
+            f.get();
+        }
     }
 
     /** Changes {@code changedPercent} of the bytes, in {@code places} runs spread evenly; returns the bytes changed. */

@@ -5,7 +5,8 @@
 # PostgreSQL: a running server on 127.0.0.1:5432 is used; an installed but stopped Debian cluster is started;
 # none at all is installed with apt-get (as root). The tests log in as role `celluler` (created here when
 # missing, password `celluler`) to database `celluler`. Set CELLULER_TEST_POSTGRES_URL to use another server.
-# Redis: the same, on 127.0.0.1:6379 (CELLULER_TEST_REDIS_URL).
+# Redis: the same, on 127.0.0.1:6379 (CELLULER_TEST_REDIS_URL). s3cmd (an S3 command-line client): installed with
+# apt-get when missing (CELLULER_TEST_S3CMD).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -75,8 +76,16 @@ ensure_redis() {
   say "Redis: $CELLULER_TEST_REDIS_URL"
 }
 
+# s3cmd: a real S3 command-line client for the S3 API's tests (S3CliIT)
+ensure_s3cmd() {
+  command -v s3cmd >/dev/null 2>&1 || apt_install s3cmd
+  export CELLULER_TEST_S3CMD="$(command -v s3cmd)"
+  say "s3cmd: $CELLULER_TEST_S3CMD"
+}
+
 find_java
 say "JDK: $JAVA_HOME"
 ensure_postgres
 ensure_redis
+ensure_s3cmd
 exec ./mvnw -B verify "$@"

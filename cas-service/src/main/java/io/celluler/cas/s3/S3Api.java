@@ -66,7 +66,7 @@ public class S3Api extends OncePerRequestFilter {
     private static final HexFormat HEX = HexFormat.of();
     /** Sub-resources this API does not serve yet: answered 501 NotImplemented, never treated as a plain request. */
     private static final List<String> NOT_BUILT = List.of("versioning", "lifecycle", "uploads", "uploadId", "partNumber",
-            "delete", "versions", "acl", "policy", "cors", "tagging", "website", "logging", "notification", "replication",
+            "versions", "acl", "policy", "cors", "tagging", "website", "logging", "notification", "replication",
             "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore", "select", "accelerate",
             "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls",
             "publicAccessBlock", "attributes");
@@ -137,7 +137,7 @@ public class S3Api extends OncePerRequestFilter {
         for (Map.Entry<String, String> q : query) {
             if (NOT_BUILT.contains(q.getKey())) {
                 throw new S3Exception(501, "NotImplemented", "the ?" + q.getKey() + " sub-resource is not implemented yet in"
-                        + " celluler's cas-service (the CAS issue: multipart, versioning, lifecycle and multi-delete come next)");
+                        + " celluler's cas-service (the CAS issue: multipart, copy, versioning and lifecycle come next)");
             }
         }
         if (key == null) {
@@ -185,6 +185,13 @@ public class S3Api extends OncePerRequestFilter {
                 }
                 res.setStatus(204);
             }
+            case "POST" -> {
+                ownBucket(who, name);
+                if (!has(query, "delete")) {
+                    throw methodNotAllowed("POST", "a bucket (only ?delete)");
+                }
+                deleteObjects(req, res, name);
+            }
             case "GET" -> {
                 ownBucket(who, name);
                 if (has(query, "location")) {
@@ -199,6 +206,40 @@ public class S3Api extends OncePerRequestFilter {
             }
             default -> throw methodNotAllowed(req.getMethod(), "a bucket");
         }
+    }
+
+    /** DeleteObjects: up to 1,000 keys in one request; each is deleted on its own (S3 reports per key). */
+    private void deleteObjects(HttpServletRequest req, HttpServletResponse res, String bucket) throws IOException {
+        byte[] body = req.getInputStream().readNBytes(2 << 20);
+        if (body.length >= 2 << 20) {
+            throw new S3Exception(400, "MalformedXML", "The Delete request is larger than 2 MiB");
+        }
+        String contentMd5 = req.getHeader("Content-MD5");
+        if (contentMd5 != null) {
+            try {
+                if (!MessageDigest.isEqual(Base64.getDecoder().decode(contentMd5), MessageDigest.getInstance("MD5").digest(body))) {
+                    throw new S3Exception(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new S3Exception(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        DeleteRequest d = DeleteRequest.parse(body);
+        S3Xml x = new S3Xml().openRoot("DeleteResult");
+        for (String key : d.keys()) {
+            if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+                x.open("Error").text("Key", key).text("Code", "KeyTooLongError").text("Message", "Your key is too long")
+                        .close("Error");
+                continue;
+            }
+            objects.delete(bucket, key, clock.instant());
+            if (!d.quiet()) {
+                x.open("Deleted").text("Key", key).close("Deleted");
+            }
+        }
+        xml(res, 200, x.close("DeleteResult").build());
     }
 
     private void drainCreateBucketBody(HttpServletRequest req) throws IOException {

@@ -162,6 +162,14 @@ class S3ApiIT {
         s3.deleteObject(b -> b.bucket("data").key("copy.txt"));
         assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("data").key("copy.txt")), 404, "NoSuchKey");
         s3.deleteObject(b -> b.bucket("data").key("never-there")); // S3 answers 204 all the same
+
+        var deleted = s3.deleteObjects(b -> b.bucket("data").delete(d -> d.objects(
+                software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder().key("empty").build(),
+                software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder().key(odd).build(),
+                software.amazon.awssdk.services.s3.model.ObjectIdentifier.builder().key("never-there").build())));
+        assertThat(deleted.deleted()).extracting(software.amazon.awssdk.services.s3.model.DeletedObject::key)
+                .containsExactlyInAnyOrder("empty", odd, "never-there");
+        assertThat(s3.listObjectsV2(b -> b.bucket("data")).contents()).extracting(S3Object::key).containsExactly("dir/big.bin");
     }
 
     @Test

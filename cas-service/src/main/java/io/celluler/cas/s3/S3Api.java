@@ -421,7 +421,8 @@ public class S3Api extends OncePerRequestFilter {
         } else if (!payloadHash.equals(SigV4.UNSIGNED_PAYLOAD) && !payloadHash.matches("[0-9a-f]{64}")) {
             throw S3Exception.invalidArgument("x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* mode");
         }
-        long declared = req.getContentLengthLong();
+        // the content's length: Content-Length, or for an aws-chunked body the decoded length it declares (-1: unknown)
+        long declared = chunked == null ? req.getContentLengthLong() : -1;
         String decodedLength = req.getHeader("x-amz-decoded-content-length");
         if (chunked != null && decodedLength != null) {
             try {

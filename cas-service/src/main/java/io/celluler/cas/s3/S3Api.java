@@ -62,11 +62,14 @@ public class S3Api extends OncePerRequestFilter {
     private static final Pattern IP_LIKE = Pattern.compile("\\d+\\.\\d+\\.\\d+\\.\\d+");
     private static final int MAX_KEY_BYTES = 1024;
     private static final int MAX_META_BYTES = 2048;
+    /** S3's multipart limits: parts of 5 MiB at least (but the last), 5 GiB at most, numbered 1 to 10,000. */
+    static final long MIN_PART_BYTES = 5L << 20;
+    static final long MAX_PART_BYTES = 5L << 30;
+    static final int MAX_PARTS = 10_000;
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
     private static final HexFormat HEX = HexFormat.of();
     /** Sub-resources this API does not serve yet: answered 501 NotImplemented, never treated as a plain request. */
-    private static final List<String> NOT_BUILT = List.of("versioning", "lifecycle", "uploads", "uploadId", "partNumber",
-            "versions", "acl", "policy", "cors", "tagging", "website", "logging", "notification", "replication",
+    private static final List<String> NOT_BUILT = List.of("versioning", "lifecycle", "versions", "acl", "policy", "cors", "tagging", "website", "logging", "notification", "replication",
             "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore", "select", "accelerate",
             "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls",
             "publicAccessBlock", "attributes");
@@ -137,7 +140,7 @@ public class S3Api extends OncePerRequestFilter {
         for (Map.Entry<String, String> q : query) {
             if (NOT_BUILT.contains(q.getKey())) {
                 throw new S3Exception(501, "NotImplemented", "the ?" + q.getKey() + " sub-resource is not implemented yet in"
-                        + " celluler's cas-service (the CAS issue: multipart, copy, versioning and lifecycle come next)");
+                        + " celluler's cas-service (the CAS issue: copy, versioning and lifecycle come next)");
             }
         }
         if (key == null) {
@@ -194,7 +197,9 @@ public class S3Api extends OncePerRequestFilter {
             }
             case "GET" -> {
                 ownBucket(who, name);
-                if (has(query, "location")) {
+                if (has(query, "uploads")) {
+                    listUploads(res, name);
+                } else if (has(query, "location")) {
                     // S3 answers an empty constraint for us-east-1
                     xml(res, 200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" + S3Xml.NS + "\">"
                             + (region.equals("us-east-1") ? "" : region) + "</LocationConstraint>");
@@ -391,6 +396,14 @@ public class S3Api extends OncePerRequestFilter {
             throw new S3Exception(400, "KeyTooLongError", "Your key is too long (at most " + MAX_KEY_BYTES + " bytes)", key);
         }
         ownBucket(who, bucket);
+        String uploadId = param(query, "uploadId");
+        if (uploadId != null || has(query, "uploads")) {
+            multipart(req, res, who, bucket, key, uploadId, query);
+            return;
+        }
+        if (has(query, "partNumber")) {
+            throw new S3Exception(501, "NotImplemented", "GetObject of one part (?partNumber) is not implemented yet");
+        }
         switch (req.getMethod()) {
             case "PUT" -> {
                 if (req.getHeader("x-amz-copy-source") != null) {
@@ -411,7 +424,24 @@ public class S3Api extends OncePerRequestFilter {
             throws IOException {
         Map<String, String> meta = userMetadata(req);
         String contentType = Optional.ofNullable(req.getContentType()).orElse("binary/octet-stream");
-        String contentMd5 = req.getHeader("Content-MD5");
+        Ingest upload = receive(req, who, key, content.maxObjectSizeBytes());
+        try {
+            Ingest.Result stored = upload.finish();
+            checkDigests(req, who, stored);
+            ObjectRow row = objects.put(bucket, key, stored.manifest(), stored.md5Hex(), contentType,
+                    meta.isEmpty() ? null : json.writeValueAsString(meta), clock.instant());
+            res.setHeader("ETag", "\"" + row.etag() + "\"");
+            res.setStatus(200);
+        } finally {
+            upload.close();
+        }
+    }
+
+    /**
+     * Reads a request body into the chunk store: decoded ({@code aws-chunked}, every chunk signature checked) when
+     * it is, at most {@code maxBytes}, exactly as long as declared. The caller finishes and closes the upload.
+     */
+    private Ingest receive(HttpServletRequest req, S3Auth.Principal who, String key, long maxBytes) throws IOException {
         String payloadHash = who.payloadHash();
         InputStream body = req.getInputStream();
         AwsChunkedDecoder chunked = null;
@@ -431,9 +461,9 @@ public class S3Api extends OncePerRequestFilter {
                 throw S3Exception.invalidArgument("x-amz-decoded-content-length must be a number");
             }
         }
-        if (declared > content.maxObjectSizeBytes()) {
-            throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size ("
-                    + content.maxObjectSizeBytes() + " bytes)", key);
+        if (declared > maxBytes) {
+            throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size (" + maxBytes
+                    + " bytes)", key);
         }
         Ingest upload = content.begin(true);
         try {
@@ -441,39 +471,178 @@ public class S3Api extends OncePerRequestFilter {
             long total = 0;
             for (int n; (n = body.readNBytes(buf, 0, buf.length)) > 0; ) {
                 total += n;
+                if (total > maxBytes) {
+                    throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size ("
+                            + maxBytes + " bytes)", key);
+                }
                 try {
                     upload.write(buf, 0, n);
                 } catch (Ingest.TooLargeException e) {
-                    throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size ("
+                    throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size ("
                             + e.maxSizeBytes() + " bytes)", key);
                 }
             }
             if (declared >= 0 && total != declared) {
                 throw new S3Exception(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header");
             }
+            return upload;
+        } catch (IOException | RuntimeException e) {
+            upload.close();
+            throw e;
+        }
+    }
+
+    /** A signed payload's SHA-256 and a Content-MD5, checked against what was stored. */
+    private static void checkDigests(HttpServletRequest req, S3Auth.Principal who, Ingest.Result stored) {
+        String payloadHash = who.payloadHash();
+        if (payloadHash.matches("[0-9a-f]{64}") && !payloadHash.equals(stored.manifest().contentSha256())) {
+            throw new S3Exception(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        }
+        String contentMd5 = req.getHeader("Content-MD5");
+        if (contentMd5 != null) {
+            byte[] given;
+            try {
+                given = Base64.getDecoder().decode(contentMd5);
+            } catch (IllegalArgumentException e) {
+                throw new S3Exception(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+            }
+            if (!MessageDigest.isEqual(given, HEX.parseHex(stored.md5Hex()))) {
+                throw new S3Exception(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+            }
+        }
+    }
+
+    // ---- multipart uploads --------------------------------------------------------------------------------------
+
+    private void multipart(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String bucket, String key,
+            String uploadId, List<Map.Entry<String, String>> query) throws IOException {
+        if (uploadId == null) {
+            if (!req.getMethod().equals("POST")) {
+                throw methodNotAllowed(req.getMethod(), "?uploads (POST starts an upload)");
+            }
+            Map<String, String> meta = userMetadata(req);
+            ObjectIndex.Upload u = objects.createUpload(bucket, key, Optional.ofNullable(req.getContentType())
+                    .orElse("binary/octet-stream"), meta.isEmpty() ? null : json.writeValueAsString(meta), clock.instant());
+            xml(res, 200, new S3Xml().openRoot("InitiateMultipartUploadResult").text("Bucket", bucket).text("Key", key)
+                    .text("UploadId", u.uploadId()).close("InitiateMultipartUploadResult").build());
+            return;
+        }
+        ObjectIndex.Upload u = objects.upload(uploadId).filter(x -> x.bucket().equals(bucket) && x.key().equals(key))
+                .orElseThrow(() -> new S3Exception(404, "NoSuchUpload", "The specified multipart upload does not exist. The upload ID"
+                        + " may be invalid, or the upload may have been aborted or completed.", uploadId));
+        switch (req.getMethod()) {
+            case "PUT" -> uploadPart(req, res, who, u, key, query);
+            case "POST" -> completeUpload(req, res, u);
+            case "DELETE" -> {
+                objects.abort(uploadId, clock.instant());
+                res.setStatus(204);
+            }
+            case "GET" -> {
+                S3Xml x = new S3Xml().openRoot("ListPartsResult").text("Bucket", bucket).text("Key", key).text("UploadId", uploadId)
+                        .text("StorageClass", "STANDARD").text("IsTruncated", "false");
+                for (ObjectIndex.Part p : objects.parts(uploadId)) {
+                    x.open("Part").text("PartNumber", p.partNumber()).time("LastModified", p.createdAt())
+                            .text("ETag", "\"" + p.etag() + "\"").text("Size", p.sizeBytes()).close("Part");
+                }
+                xml(res, 200, x.close("ListPartsResult").build());
+            }
+            default -> throw methodNotAllowed(req.getMethod(), "a multipart upload");
+        }
+    }
+
+    private void uploadPart(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, ObjectIndex.Upload u,
+            String key, List<Map.Entry<String, String>> query) throws IOException {
+        if (req.getHeader("x-amz-copy-source") != null) {
+            throw new S3Exception(501, "NotImplemented", "UploadPartCopy is not implemented yet in celluler's cas-service");
+        }
+        int partNumber;
+        try {
+            partNumber = Integer.parseInt(Optional.ofNullable(param(query, "partNumber")).orElse(""));
+        } catch (NumberFormatException e) {
+            throw S3Exception.invalidArgument("Part number must be an integer between 1 and " + MAX_PARTS + ", inclusive");
+        }
+        if (partNumber < 1 || partNumber > MAX_PARTS) {
+            throw S3Exception.invalidArgument("Part number must be an integer between 1 and " + MAX_PARTS + ", inclusive");
+        }
+        Ingest upload = receive(req, who, key, Math.min(MAX_PART_BYTES, content.maxObjectSizeBytes()));
+        try {
             Ingest.Result stored = upload.finish();
-            Manifest m = stored.manifest();
-            if (payloadHash.matches("[0-9a-f]{64}") && !payloadHash.equals(m.contentSha256())) {
-                throw new S3Exception(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+            checkDigests(req, who, stored);
+            if (!objects.putPart(u.uploadId(), partNumber, stored.manifest(), stored.md5Hex(), clock.instant())) {
+                throw new S3Exception(404, "NoSuchUpload", "The specified multipart upload does not exist.", u.uploadId());
             }
-            if (contentMd5 != null) {
-                byte[] given;
-                try {
-                    given = Base64.getDecoder().decode(contentMd5);
-                } catch (IllegalArgumentException e) {
-                    throw new S3Exception(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
-                }
-                if (!MessageDigest.isEqual(given, HEX.parseHex(stored.md5Hex()))) {
-                    throw new S3Exception(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
-                }
-            }
-            ObjectRow row = objects.put(bucket, key, m, stored.md5Hex(), contentType, meta.isEmpty() ? null : json.writeValueAsString(meta),
-                    clock.instant());
-            res.setHeader("ETag", "\"" + row.etag() + "\"");
+            res.setHeader("ETag", "\"" + stored.md5Hex() + "\"");
             res.setStatus(200);
         } finally {
             upload.close();
         }
+    }
+
+    private void completeUpload(HttpServletRequest req, HttpServletResponse res, ObjectIndex.Upload u) throws IOException {
+        byte[] body = req.getInputStream().readNBytes(4 << 20);
+        CompleteRequest listed = CompleteRequest.parse(body);
+        Optional<ObjectRow> row = objects.complete(u.uploadId(), stored -> assemble(listed, stored), clock.instant());
+        ObjectRow o = row.orElseThrow(() -> new S3Exception(404, "NoSuchUpload", "The specified multipart upload does not exist.",
+                u.uploadId()));
+        xml(res, 200, new S3Xml().openRoot("CompleteMultipartUploadResult").text("Location", "/" + u.bucket() + "/" + u.key())
+                .text("Bucket", u.bucket()).text("Key", u.key()).text("ETag", "\"" + o.etag() + "\"")
+                .close("CompleteMultipartUploadResult").build());
+    }
+
+    /**
+     * The object of a completed upload: the listed parts, which must be stored with those ETags, in ascending order,
+     * each but the last at least 5 MiB; their chunk lists in order are the object's manifest, and the ETag is S3's
+     * (the MD5 of the parts' MD5s, then "-" and the number of parts). A whole-content SHA-256 is not known without
+     * reading every byte again, and is left empty.
+     */
+    private ObjectIndex.Completed assemble(CompleteRequest listed, List<ObjectIndex.Part> stored) {
+        if (listed.parts().size() > MAX_PARTS) {
+            throw S3Exception.invalidArgument("At most " + MAX_PARTS + " parts");
+        }
+        Map<Integer, ObjectIndex.Part> byNumber = new TreeMap<>();
+        stored.forEach(p -> byNumber.put(p.partNumber(), p));
+        List<Manifest.ChunkRef> chunks = new ArrayList<>();
+        MessageDigest md5s;
+        try {
+            md5s = MessageDigest.getInstance("MD5");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        int previous = 0;
+        for (CompleteRequest.Listed l : listed.parts()) {
+            if (l.partNumber() <= previous) {
+                throw new S3Exception(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be"
+                        + " ordered by part number.");
+            }
+            previous = l.partNumber();
+        }
+        for (int i = 0; i < listed.parts().size(); i++) {
+            CompleteRequest.Listed l = listed.parts().get(i);
+            ObjectIndex.Part p = byNumber.get(l.partNumber());
+            if (p == null || !p.etag().equals(l.etag())) {
+                throw new S3Exception(400, "InvalidPart", "One or more of the specified parts could not be found. The part may"
+                        + " not have been uploaded, or the specified entity tag may not match the part's entity tag.");
+            }
+            if (i < listed.parts().size() - 1 && p.sizeBytes() < MIN_PART_BYTES) {
+                throw new S3Exception(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size:"
+                        + " each part but the last must be at least " + MIN_PART_BYTES + " bytes (part " + p.partNumber() + ")");
+            }
+            Manifest m = content.manifest(p.manifestRoot()).orElseThrow(() ->
+                    new IllegalStateException("part " + p.partNumber() + "'s manifest " + p.manifestRoot() + " is missing")).manifest();
+            chunks.addAll(m.chunks());
+            md5s.update(HEX.parseHex(p.etag()));
+        }
+        String etag = HEX.formatHex(md5s.digest()) + "-" + listed.parts().size();
+        return new ObjectIndex.Completed(Manifest.of("", chunks), etag);
+    }
+
+    private void listUploads(HttpServletResponse res, String bucket) throws IOException {
+        S3Xml x = new S3Xml().openRoot("ListMultipartUploadsResult").text("Bucket", bucket).text("IsTruncated", "false");
+        for (ObjectIndex.Upload u : objects.uploads(bucket, 1000)) {
+            x.open("Upload").text("Key", u.key()).text("UploadId", u.uploadId()).text("StorageClass", "STANDARD")
+                    .time("Initiated", u.createdAt()).close("Upload");
+        }
+        xml(res, 200, x.close("ListMultipartUploadsResult").build());
     }
 
     private void getObject(HttpServletRequest req, HttpServletResponse res, String bucket, String key, boolean head)
@@ -646,6 +815,8 @@ public class S3Api extends OncePerRequestFilter {
             x.text("BucketName", e.resource() == null ? "" : e.resource());
         } else if (e.code().equals("NoSuchKey") && e.resource() != null) {
             x.text("Key", e.resource());
+        } else if (e.code().equals("NoSuchUpload") && e.resource() != null) {
+            x.text("UploadId", e.resource());
         }
         x.text("Resource", resource).text("RequestId", requestId);
         byte[] bytes = x.close("Error").build().getBytes(StandardCharsets.UTF_8);

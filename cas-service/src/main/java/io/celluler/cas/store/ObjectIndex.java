@@ -82,9 +82,10 @@ public class ObjectIndex {
     /** Deletes an empty bucket; false when it still holds objects. */
     public boolean deleteBucket(String name) {
         return Boolean.TRUE.equals(tx.execute(status -> {
-            Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM object_version WHERE bucket = ?", Integer.class, name);
+            Integer n = jdbc.queryForObject("SELECT (SELECT COUNT(*) FROM object_version WHERE bucket = ?)"
+                    + " + (SELECT COUNT(*) FROM multipart_upload WHERE bucket = ?)", Integer.class, name, name);
             if (n != null && n > 0) {
-                return false;
+                return false; // objects, or uploads in progress (S3 says BucketNotEmpty for both)
             }
             jdbc.update("DELETE FROM bucket WHERE name = ?", name);
             return true;
@@ -107,24 +108,145 @@ public class ObjectIndex {
         Instant at = ContentIndex.micros(now);
         for (int attempt = 1; ; attempt++) {
             try {
-                return tx.execute(status -> {
-                    content.addManifestReference(m, at);
-                    List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND"
-                            + " object_key = ? AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
-                    jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key,
-                            NULL_VERSION);
-                    replaced.forEach(root -> content.releaseManifestReference(root, at));
-                    jdbc.update("INSERT INTO object_version (bucket, object_key, version_id, is_latest, delete_marker, manifest_root,"
-                                    + " size_bytes, etag, content_type, user_metadata, created_at) VALUES (?, ?, ?, TRUE, FALSE, ?, ?, ?, ?, ?, ?)",
-                            bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, Timestamp.from(at));
-                    return new ObjectRow(bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, at);
-                });
+                return tx.execute(status -> replaceObject(bucket, key, m, etag, contentType, userMetadataJson, at));
             } catch (DuplicateKeyException concurrentPutOfTheSameKeyOrContent) {
                 if (attempt == 5) {
                     throw concurrentPutOfTheSameKeyOrContent;
                 }
             }
         }
+    }
+
+    /** Inside a transaction: the object now names {@code m} (one reference more), the content it named before one less. */
+    private ObjectRow replaceObject(String bucket, String key, Manifest m, String etag, String contentType,
+            String userMetadataJson, Instant at) {
+        content.addManifestReference(m, at);
+        List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND"
+                + " object_key = ? AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
+        jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key, NULL_VERSION);
+        replaced.forEach(root -> content.releaseManifestReference(root, at));
+        jdbc.update("INSERT INTO object_version (bucket, object_key, version_id, is_latest, delete_marker, manifest_root,"
+                        + " size_bytes, etag, content_type, user_metadata, created_at) VALUES (?, ?, ?, TRUE, FALSE, ?, ?, ?, ?, ?, ?)",
+                bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, Timestamp.from(at));
+        return new ObjectRow(bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, at);
+    }
+
+    // ---- multipart uploads ----------------------------------------------------------------------------------
+
+    public record Upload(String uploadId, String bucket, String key, String contentType, String userMetadataJson,
+            Instant createdAt) {
+    }
+
+    public record Part(int partNumber, String manifestRoot, long sizeBytes, String etag, Instant createdAt) {
+    }
+
+    public Upload createUpload(String bucket, String key, String contentType, String userMetadataJson, Instant now) {
+        String id = java.util.UUID.randomUUID().toString().replace("-", "");
+        Instant at = ContentIndex.micros(now);
+        jdbc.update("INSERT INTO multipart_upload (upload_id, bucket, object_key, content_type, user_metadata, created_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?)", id, bucket, key, contentType, userMetadataJson, Timestamp.from(at));
+        return new Upload(id, bucket, key, contentType, userMetadataJson, at);
+    }
+
+    public Optional<Upload> upload(String uploadId) {
+        return jdbc.query("SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at FROM multipart_upload"
+                + " WHERE upload_id = ?", (rs, i) -> new Upload(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                rs.getString(5), rs.getTimestamp(6).toInstant()), uploadId).stream().findFirst();
+    }
+
+    public List<Upload> uploads(String bucket, int limit) {
+        return jdbc.query("SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at FROM multipart_upload"
+                + " WHERE bucket = ? ORDER BY object_key, created_at LIMIT " + limit, (rs, i) -> new Upload(rs.getString(1),
+                rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getTimestamp(6).toInstant()), bucket);
+    }
+
+    public List<Part> parts(String uploadId) {
+        return jdbc.query("SELECT part_number, manifest_root, size_bytes, etag, created_at FROM multipart_part WHERE upload_id = ?"
+                + " ORDER BY part_number", (rs, i) -> new Part(rs.getInt(1), rs.getString(2), rs.getLong(3), rs.getString(4),
+                rs.getTimestamp(5).toInstant()), uploadId);
+    }
+
+    /** Stores a part (a part uploaded again replaces the earlier one); false when the upload is gone. */
+    public boolean putPart(String uploadId, int partNumber, Manifest m, String etag, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return Boolean.TRUE.equals(tx.execute(status -> {
+                    // lock the upload row: a concurrent complete or abort waits, or finds this part
+                    if (jdbc.queryForList("SELECT upload_id FROM multipart_upload WHERE upload_id = ? FOR UPDATE", String.class,
+                            uploadId).isEmpty()) {
+                        return false;
+                    }
+                    content.addManifestReference(m, at);
+                    List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM multipart_part WHERE upload_id = ? AND"
+                            + " part_number = ?", String.class, uploadId, partNumber);
+                    jdbc.update("DELETE FROM multipart_part WHERE upload_id = ? AND part_number = ?", uploadId, partNumber);
+                    replaced.forEach(root -> content.releaseManifestReference(root, at));
+                    jdbc.update("INSERT INTO multipart_part (upload_id, part_number, manifest_root, size_bytes, etag, created_at)"
+                            + " VALUES (?, ?, ?, ?, ?, ?)", uploadId, partNumber, m.root(), m.sizeBytes(), etag, Timestamp.from(at));
+                    return true;
+                }));
+            } catch (DuplicateKeyException concurrentPutOfTheSamePartOrContent) {
+                if (attempt == 5) {
+                    throw concurrentPutOfTheSamePartOrContent;
+                }
+            }
+        }
+    }
+
+    /** Drops an upload and its parts' references; false when it was not there. */
+    public boolean abort(String uploadId, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        return Boolean.TRUE.equals(tx.execute(status -> {
+            if (jdbc.queryForList("SELECT upload_id FROM multipart_upload WHERE upload_id = ? FOR UPDATE", String.class,
+                    uploadId).isEmpty()) {
+                return false;
+            }
+            dropUpload(uploadId, at);
+            return true;
+        }));
+    }
+
+    private void dropUpload(String uploadId, Instant at) {
+        List<String> roots = jdbc.queryForList("SELECT manifest_root FROM multipart_part WHERE upload_id = ?", String.class, uploadId);
+        jdbc.update("DELETE FROM multipart_part WHERE upload_id = ?", uploadId);
+        jdbc.update("DELETE FROM multipart_upload WHERE upload_id = ?", uploadId);
+        roots.forEach(root -> content.releaseManifestReference(root, at));
+    }
+
+    /**
+     * Completes an upload: the listed parts' chunk lists, in order, become the object's manifest, the object is put,
+     * and the upload and its parts go; one transaction. {@code check} sees the stored parts (under the upload's lock)
+     * and returns the manifest and ETag or throws the client's error.
+     */
+    public Optional<ObjectRow> complete(String uploadId, java.util.function.Function<List<Part>, Completed> check, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return tx.execute(status -> {
+                    Optional<Upload> u = jdbc.query("SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at"
+                            + " FROM multipart_upload WHERE upload_id = ? FOR UPDATE", (rs, i) -> new Upload(rs.getString(1),
+                            rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getTimestamp(6).toInstant()),
+                            uploadId).stream().findFirst();
+                    if (u.isEmpty()) {
+                        return Optional.<ObjectRow>empty();
+                    }
+                    Completed c = check.apply(parts(uploadId));
+                    ObjectRow row = replaceObject(u.get().bucket(), u.get().key(), c.manifest(), c.etag(), u.get().contentType(),
+                            u.get().userMetadataJson(), at);
+                    dropUpload(uploadId, at);
+                    return Optional.of(row);
+                });
+            } catch (DuplicateKeyException concurrentInsertOfTheSameManifest) {
+                if (attempt == 5) {
+                    throw concurrentInsertOfTheSameManifest;
+                }
+            }
+        }
+    }
+
+    /** What a completion names: the object's manifest and its ETag. */
+    public record Completed(Manifest manifest, String etag) {
     }
 
     /** Deletes an object (S3 answers 204 whether it existed or not); true when there was one. */

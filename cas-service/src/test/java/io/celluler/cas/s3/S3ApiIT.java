@@ -173,6 +173,64 @@ class S3ApiIT {
     }
 
     @Test
+    void multipartUploadsCompleteAbortAndRefuseWhatS3Refuses() throws Exception {
+        s3.createBucket(b -> b.bucket("big"));
+        byte[] p1 = random(5 << 20, 11);
+        byte[] p2 = random(5 << 20, 12);
+        byte[] p3 = random(1 << 20, 13);
+        String id = s3.createMultipartUpload(b -> b.bucket("big").key("movie.mkv").contentType("video/x-matroska")
+                .metadata(Map.of("title", "cells"))).uploadId();
+        String e1 = s3.uploadPart(b -> b.bucket("big").key("movie.mkv").uploadId(id).partNumber(1), RequestBody.fromBytes(p1)).eTag();
+        String e3 = s3.uploadPart(b -> b.bucket("big").key("movie.mkv").uploadId(id).partNumber(3), RequestBody.fromBytes(p3)).eTag();
+        String e2 = s3.uploadPart(b -> b.bucket("big").key("movie.mkv").uploadId(id).partNumber(2), RequestBody.fromBytes(p2)).eTag();
+        assertThat(s3.listParts(b -> b.bucket("big").key("movie.mkv").uploadId(id)).parts())
+                .extracting(p -> p.partNumber()).containsExactly(1, 2, 3);
+        assertThat(s3.listMultipartUploads(b -> b.bucket("big")).uploads()).extracting(u -> u.uploadId()).containsExactly(id);
+        assertS3Error(() -> s3.deleteBucket(b -> b.bucket("big")), 409, "BucketNotEmpty"); // an upload is in progress
+
+        var done = s3.completeMultipartUpload(b -> b.bucket("big").key("movie.mkv").uploadId(id).multipartUpload(m -> m.parts(
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(1).eTag(e1).build(),
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(2).eTag(e2).build(),
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(3).eTag(e3).build())));
+
+        MessageDigest md5s = MessageDigest.getInstance("MD5");
+        for (byte[] p : List.of(p1, p2, p3)) {
+            md5s.update(MessageDigest.getInstance("MD5").digest(p));
+        }
+        assertThat(done.eTag()).isEqualTo("\"" + HexFormat.of().formatHex(md5s.digest()) + "-3\"");
+        byte[] whole = new byte[p1.length + p2.length + p3.length];
+        System.arraycopy(p1, 0, whole, 0, p1.length);
+        System.arraycopy(p2, 0, whole, p1.length, p2.length);
+        System.arraycopy(p3, 0, whole, p1.length + p2.length, p3.length);
+        ResponseBytes<GetObjectResponse> got = s3.getObjectAsBytes(b -> b.bucket("big").key("movie.mkv"));
+        assertThat(got.asByteArray()).isEqualTo(whole);
+        assertThat(got.response().contentType()).isEqualTo("video/x-matroska");
+        assertThat(got.response().metadata()).containsEntry("title", "cells");
+        assertThat(s3.listMultipartUploads(b -> b.bucket("big")).uploads()).isEmpty();
+        assertS3Error(() -> s3.uploadPart(b -> b.bucket("big").key("movie.mkv").uploadId(id).partNumber(4),
+                RequestBody.fromBytes(p3)), 404, "NoSuchUpload");
+
+        // a small part that is not the last, a wrong ETag, parts out of order: refused, the upload stays
+        String id2 = s3.createMultipartUpload(b -> b.bucket("big").key("small.bin")).uploadId();
+        String s1 = s3.uploadPart(b -> b.bucket("big").key("small.bin").uploadId(id2).partNumber(1), RequestBody.fromBytes(p3)).eTag();
+        String s2 = s3.uploadPart(b -> b.bucket("big").key("small.bin").uploadId(id2).partNumber(2), RequestBody.fromBytes(p3)).eTag();
+        assertS3Error(() -> s3.completeMultipartUpload(b -> b.bucket("big").key("small.bin").uploadId(id2).multipartUpload(m -> m.parts(
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(1).eTag(s1).build(),
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(2).eTag(s2).build()))), 400, "EntityTooSmall");
+        assertS3Error(() -> s3.completeMultipartUpload(b -> b.bucket("big").key("small.bin").uploadId(id2).multipartUpload(m -> m.parts(
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(1).eTag("\"" + "0".repeat(32) + "\"").build()))),
+                400, "InvalidPart");
+        assertS3Error(() -> s3.completeMultipartUpload(b -> b.bucket("big").key("small.bin").uploadId(id2).multipartUpload(m -> m.parts(
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(2).eTag(s2).build(),
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(1).eTag(s1).build()))), 400, "InvalidPartOrder");
+        assertS3Error(() -> s3.uploadPart(b -> b.bucket("big").key("small.bin").uploadId(id2).partNumber(10_001),
+                RequestBody.fromBytes(p3)), 400, "InvalidArgument");
+        s3.abortMultipartUpload(b -> b.bucket("big").key("small.bin").uploadId(id2));
+        assertThat(s3.listMultipartUploads(b -> b.bucket("big")).uploads()).isEmpty();
+        assertS3Error(() -> s3.headObject(b -> b.bucket("big").key("small.bin")), 404, null);
+    }
+
+    @Test
     void listingsFoldCommonPrefixesAndPageStably() {
         s3.createBucket(b -> b.bucket("tree"));
         List<String> keys = List.of("a/1", "a/2", "a/b/3", "b/4", "c", "d/5", "d/6", "e");

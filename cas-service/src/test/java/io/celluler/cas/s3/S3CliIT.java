@@ -106,6 +106,13 @@ class S3CliIT {
         ok("get", "s3://clitest/data/big.bin", dir.resolve("big.copy").toString());
         assertThat(Files.readAllBytes(dir.resolve("big.copy"))).isEqualTo(big);
 
+        // above its 15 MB threshold s3cmd uploads in parts (multipart)
+        byte[] huge = random(20_000_000, 2);
+        Files.write(dir.resolve("huge.bin"), huge);
+        ok("put", dir.resolve("huge.bin").toString(), "s3://clitest/data/huge.bin");
+        ok("get", "s3://clitest/data/huge.bin", dir.resolve("huge.copy").toString());
+        assertThat(Files.readAllBytes(dir.resolve("huge.copy"))).isEqualTo(huge);
+
         ok("sync", dir.resolve("tree").toString() + "/", "s3://clitest/tree/");
         assertThat(ok("ls", "--recursive", "s3://clitest/tree/")).contains("s3://clitest/tree/a.txt")
                 .contains("s3://clitest/tree/sub/b.txt");

@@ -632,8 +632,13 @@ public class S3Api extends OncePerRequestFilter {
             chunks.addAll(m.chunks());
             md5s.update(HEX.parseHex(p.etag()));
         }
+        Manifest whole = Manifest.of("", chunks);
+        if (whole.sizeBytes() > content.maxObjectSizeBytes()) {
+            throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size ("
+                    + content.maxObjectSizeBytes() + " bytes, celluler.cas.max-object-size)");
+        }
         String etag = HEX.formatHex(md5s.digest()) + "-" + listed.parts().size();
-        return new ObjectIndex.Completed(Manifest.of("", chunks), etag);
+        return new ObjectIndex.Completed(whole, etag);
     }
 
     private void listUploads(HttpServletResponse res, String bucket) throws IOException {

@@ -226,6 +226,16 @@ class S3ApiIT {
         assertS3Error(() -> s3.uploadPart(b -> b.bucket("big").key("small.bin").uploadId(id2).partNumber(10_001),
                 RequestBody.fromBytes(p3)), 400, "InvalidArgument");
         s3.abortMultipartUpload(b -> b.bucket("big").key("small.bin").uploadId(id2));
+
+        // parts that add up to more than the largest object (64 MB here) do not complete
+        byte[] forty = random(40 << 20, 14);
+        String id3 = s3.createMultipartUpload(b -> b.bucket("big").key("too-big.bin")).uploadId();
+        String t1 = s3.uploadPart(b -> b.bucket("big").key("too-big.bin").uploadId(id3).partNumber(1), RequestBody.fromBytes(forty)).eTag();
+        String t2 = s3.uploadPart(b -> b.bucket("big").key("too-big.bin").uploadId(id3).partNumber(2), RequestBody.fromBytes(forty)).eTag();
+        assertS3Error(() -> s3.completeMultipartUpload(b -> b.bucket("big").key("too-big.bin").uploadId(id3).multipartUpload(m -> m.parts(
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(1).eTag(t1).build(),
+                software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(2).eTag(t2).build()))), 400, "EntityTooLarge");
+        s3.abortMultipartUpload(b -> b.bucket("big").key("too-big.bin").uploadId(id3));
         assertThat(s3.listMultipartUploads(b -> b.bucket("big")).uploads()).isEmpty();
         assertS3Error(() -> s3.headObject(b -> b.bucket("big").key("small.bin")), 404, null);
     }

@@ -140,7 +140,7 @@ public class S3Api extends OncePerRequestFilter {
         for (Map.Entry<String, String> q : query) {
             if (NOT_BUILT.contains(q.getKey())) {
                 throw new S3Exception(501, "NotImplemented", "the ?" + q.getKey() + " sub-resource is not implemented yet in"
-                        + " celluler's cas-service (the CAS issue: copy, versioning and lifecycle come next)");
+                        + " celluler's cas-service (the CAS issue: versioning and lifecycle come next)");
             }
         }
         if (key == null) {
@@ -407,7 +407,8 @@ public class S3Api extends OncePerRequestFilter {
         switch (req.getMethod()) {
             case "PUT" -> {
                 if (req.getHeader("x-amz-copy-source") != null) {
-                    throw new S3Exception(501, "NotImplemented", "CopyObject is not implemented yet in celluler's cas-service");
+                    copyObject(req, res, who, bucket, key);
+                    return;
                 }
                 putObject(req, res, who, bucket, key);
             }
@@ -435,6 +436,56 @@ public class S3Api extends OncePerRequestFilter {
         } finally {
             upload.close();
         }
+    }
+
+    /**
+     * CopyObject: the new object names the source's content (one more reference on its manifest; no byte is
+     * copied). Metadata and content type are the source's ({@code x-amz-metadata-directive: COPY}, the default) or
+     * the request's ({@code REPLACE}); copying an object onto itself needs REPLACE, as in S3.
+     */
+    private void copyObject(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String bucket, String key)
+            throws IOException {
+        String source = SigV4.percentDecode(req.getHeader("x-amz-copy-source"));
+        int q = source.indexOf('?');
+        if (q >= 0) {
+            if (!source.substring(q + 1).equals("versionId=null")) {
+                throw new S3Exception(501, "NotImplemented", "copying a version other than the current one needs bucket versioning,"
+                        + " which is not implemented yet");
+            }
+            source = source.substring(0, q);
+        }
+        if (source.startsWith("/")) {
+            source = source.substring(1);
+        }
+        int slash = source.indexOf('/');
+        if (slash <= 0 || slash == source.length() - 1) {
+            throw S3Exception.invalidArgument("x-amz-copy-source must be <bucket>/<key>");
+        }
+        String fromBucket = source.substring(0, slash);
+        String fromKey = source.substring(slash + 1);
+        ownBucket(who, fromBucket);
+        ObjectRow from = objects.object(fromBucket, fromKey).orElseThrow(() -> S3Exception.noSuchKey(fromKey));
+        String directive = Optional.ofNullable(req.getHeader("x-amz-metadata-directive")).orElse("COPY");
+        if (!directive.equals("COPY") && !directive.equals("REPLACE")) {
+            throw S3Exception.invalidArgument("x-amz-metadata-directive must be COPY or REPLACE");
+        }
+        if (fromBucket.equals(bucket) && fromKey.equals(key) && directive.equals("COPY")) {
+            throw new S3Exception(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to"
+                    + " itself without changing the object's metadata, storage class, website redirect location or encryption"
+                    + " attributes.");
+        }
+        String contentType = from.contentType();
+        String meta = from.userMetadataJson();
+        if (directive.equals("REPLACE")) {
+            Map<String, String> m = userMetadata(req);
+            meta = m.isEmpty() ? null : json.writeValueAsString(m);
+            contentType = Optional.ofNullable(req.getContentType()).orElse("binary/octet-stream");
+        }
+        Manifest m = content.manifest(from.manifestRoot()).orElseThrow(() ->
+                new S3Exception(503, "ServiceUnavailable", "the source object's manifest is missing on this cell")).manifest();
+        ObjectRow row = objects.put(bucket, key, m, from.etag(), contentType, meta, clock.instant());
+        xml(res, 200, new S3Xml().openRoot("CopyObjectResult").time("LastModified", row.createdAt())
+                .text("ETag", "\"" + row.etag() + "\"").close("CopyObjectResult").build());
     }
 
     /**

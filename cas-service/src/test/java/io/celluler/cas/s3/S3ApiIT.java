@@ -159,6 +159,22 @@ class S3ApiIT {
         s3.putObject(b -> b.bucket("data").key(odd), RequestBody.fromBytes(small));
         assertThat(s3.getObjectAsBytes(b -> b.bucket("data").key(odd)).asByteArray()).isEqualTo(small);
 
+        // a copy names the same content (no byte copied), with the source's metadata or new ones
+        s3.createBucket(b -> b.bucket("backup"));
+        var copied = s3.copyObject(b -> b.sourceBucket("data").sourceKey("copy.txt").destinationBucket("backup")
+                .destinationKey("copied.txt"));
+        assertThat(copied.copyObjectResult().eTag()).isEqualTo("\"" + md5(small) + "\"");
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("backup").key("copied.txt")).asByteArray()).isEqualTo(small);
+        s3.copyObject(b -> b.sourceBucket("data").sourceKey("copy.txt").destinationBucket("data").destinationKey("copy.txt")
+                .metadataDirective(software.amazon.awssdk.services.s3.model.MetadataDirective.REPLACE).contentType("text/plain")
+                .metadata(Map.of("note", "replaced")));
+        assertThat(s3.headObject(b -> b.bucket("data").key("copy.txt")).metadata()).containsExactly(Map.entry("note", "replaced"));
+        assertS3Error(() -> s3.copyObject(b -> b.sourceBucket("data").sourceKey("copy.txt").destinationBucket("data")
+                .destinationKey("copy.txt")), 400, "InvalidRequest");
+        assertS3Error(() -> s3.copyObject(b -> b.sourceBucket("data").sourceKey("nothing").destinationBucket("data")
+                .destinationKey("x")), 404, "NoSuchKey");
+        s3.deleteObject(b -> b.bucket("backup").key("copied.txt"));
+
         s3.deleteObject(b -> b.bucket("data").key("copy.txt"));
         assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("data").key("copy.txt")), 404, "NoSuchKey");
         s3.deleteObject(b -> b.bucket("data").key("never-there")); // S3 answers 204 all the same

@@ -59,6 +59,7 @@ public class S3Api extends OncePerRequestFilter {
 
     private static final Logger log = LoggerFactory.getLogger(S3Api.class);
     private static final Pattern BUCKET_NAME = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+    private static final Pattern HEX_SHA256 = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern IP_LIKE = Pattern.compile("\\d+\\.\\d+\\.\\d+\\.\\d+");
     private static final int MAX_KEY_BYTES = 1024;
     private static final int MAX_META_BYTES = 2048;
@@ -219,18 +220,7 @@ public class S3Api extends OncePerRequestFilter {
         if (body.length >= 2 << 20) {
             throw new S3Exception(400, "MalformedXML", "The Delete request is larger than 2 MiB");
         }
-        String contentMd5 = req.getHeader("Content-MD5");
-        if (contentMd5 != null) {
-            try {
-                if (!MessageDigest.isEqual(Base64.getDecoder().decode(contentMd5), MessageDigest.getInstance("MD5").digest(body))) {
-                    throw new S3Exception(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
-                }
-            } catch (IllegalArgumentException e) {
-                throw new S3Exception(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
-        }
+        checkContentMd5(req, md5().digest(body));
         DeleteRequest d = DeleteRequest.parse(body);
         S3Xml x = new S3Xml().openRoot("DeleteResult");
         for (String key : d.keys()) {
@@ -499,7 +489,7 @@ public class S3Api extends OncePerRequestFilter {
         if (AwsChunkedDecoder.handles(payloadHash)) {
             chunked = new AwsChunkedDecoder(body, who, req.getHeader("x-amz-trailer"));
             body = chunked;
-        } else if (!payloadHash.equals(SigV4.UNSIGNED_PAYLOAD) && !payloadHash.matches("[0-9a-f]{64}")) {
+        } else if (!payloadHash.equals(SigV4.UNSIGNED_PAYLOAD) && !HEX_SHA256.matcher(payloadHash).matches()) {
             throw S3Exception.invalidArgument("x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* mode");
         }
         // the content's length: Content-Length, or for an aws-chunked body the decoded length it declares (-1: unknown)
@@ -546,20 +536,34 @@ public class S3Api extends OncePerRequestFilter {
     /** A signed payload's SHA-256 and a Content-MD5, checked against what was stored. */
     private static void checkDigests(HttpServletRequest req, S3Auth.Principal who, Ingest.Result stored) {
         String payloadHash = who.payloadHash();
-        if (payloadHash.matches("[0-9a-f]{64}") && !payloadHash.equals(stored.manifest().contentSha256())) {
+        if (HEX_SHA256.matcher(payloadHash).matches() && !payloadHash.equals(stored.manifest().contentSha256())) {
             throw new S3Exception(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
         }
+        checkContentMd5(req, HEX.parseHex(stored.md5Hex()));
+    }
+
+    /** A request's Content-MD5 (if it sent one) against the MD5 of what was received. */
+    private static void checkContentMd5(HttpServletRequest req, byte[] receivedMd5) {
         String contentMd5 = req.getHeader("Content-MD5");
-        if (contentMd5 != null) {
-            byte[] given;
-            try {
-                given = Base64.getDecoder().decode(contentMd5);
-            } catch (IllegalArgumentException e) {
-                throw new S3Exception(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
-            }
-            if (!MessageDigest.isEqual(given, HEX.parseHex(stored.md5Hex()))) {
-                throw new S3Exception(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
-            }
+        if (contentMd5 == null) {
+            return;
+        }
+        byte[] given;
+        try {
+            given = Base64.getDecoder().decode(contentMd5);
+        } catch (IllegalArgumentException e) {
+            throw new S3Exception(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+        }
+        if (!MessageDigest.isEqual(given, receivedMd5)) {
+            throw new S3Exception(400, "BadDigest", "The Content-MD5 you specified did not match what we received.");
+        }
+    }
+
+    private static MessageDigest md5() {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has MD5", e);
         }
     }
 
@@ -653,12 +657,7 @@ public class S3Api extends OncePerRequestFilter {
         Map<Integer, ObjectIndex.Part> byNumber = new TreeMap<>();
         stored.forEach(p -> byNumber.put(p.partNumber(), p));
         List<Manifest.ChunkRef> chunks = new ArrayList<>();
-        MessageDigest md5s;
-        try {
-            md5s = MessageDigest.getInstance("MD5");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md5s = md5();
         int previous = 0;
         for (CompleteRequest.Listed l : listed.parts()) {
             if (l.partNumber() <= previous) {

@@ -220,12 +220,15 @@ public class ContentIndex {
                 Timestamp.from(cutoff)) == 1;
     }
 
-    private static <T> T retrying(java.util.function.Supplier<T> work) {
+    /**
+     * Runs a transaction again when it lost an insert race (another upload inserted the same new manifest, chunk,
+     * object or part row first: the next attempt finds that row), at most a few times.
+     */
+    static <T> T retrying(java.util.function.Supplier<T> work) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return work.get();
             } catch (DuplicateKeyException concurrentInsertOfTheSameRow) {
-                // another upload inserted the same new manifest or chunk first: the next attempt finds its row
                 if (attempt == MAX_ATTEMPTS) {
                     throw concurrentInsertOfTheSameRow;
                 }

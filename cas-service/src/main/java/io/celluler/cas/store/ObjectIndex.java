@@ -38,6 +38,14 @@ public class ObjectIndex {
             rs.getString("version_id"), rs.getString("manifest_root"), rs.getLong("size_bytes"), rs.getString("etag"),
             rs.getString("content_type"), rs.getString("user_metadata"), rs.getTimestamp("created_at").toInstant());
 
+    private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning FROM bucket";
+    private static final RowMapper<Bucket> BUCKET = (rs, i) -> new Bucket(rs.getString(1), rs.getString(2),
+            rs.getTimestamp(3).toInstant(), rs.getString(4));
+    private static final String UPLOAD_COLUMNS = "SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at"
+            + " FROM multipart_upload";
+    private static final RowMapper<Upload> UPLOAD = (rs, i) -> new Upload(rs.getString(1), rs.getString(2), rs.getString(3),
+            rs.getString(4), rs.getString(5), rs.getTimestamp(6).toInstant());
+
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
     private final ContentIndex content;
@@ -58,14 +66,11 @@ public class ObjectIndex {
     // ---- buckets ------------------------------------------------------------------------------------------------
 
     public Optional<Bucket> bucket(String name) {
-        return jdbc.query("SELECT name, tenant, created_at, versioning FROM bucket WHERE name = ?",
-                (rs, i) -> new Bucket(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(), rs.getString(4)), name)
-                .stream().findFirst();
+        return jdbc.query(BUCKET_COLUMNS + " WHERE name = ?", BUCKET, name).stream().findFirst();
     }
 
     public List<Bucket> buckets(String tenant) {
-        return jdbc.query("SELECT name, tenant, created_at, versioning FROM bucket WHERE tenant = ? ORDER BY name",
-                (rs, i) -> new Bucket(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(), rs.getString(4)), tenant);
+        return jdbc.query(BUCKET_COLUMNS + " WHERE tenant = ? ORDER BY name", BUCKET, tenant);
     }
 
     /** Creates a bucket; false when the name is taken (by anyone). */
@@ -106,15 +111,7 @@ public class ObjectIndex {
     public ObjectRow put(String bucket, String key, Manifest m, String etag, String contentType, String userMetadataJson,
             Instant now) {
         Instant at = ContentIndex.micros(now);
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return tx.execute(status -> replaceObject(bucket, key, m, etag, contentType, userMetadataJson, at));
-            } catch (DuplicateKeyException concurrentPutOfTheSameKeyOrContent) {
-                if (attempt == 5) {
-                    throw concurrentPutOfTheSameKeyOrContent;
-                }
-            }
-        }
+        return ContentIndex.retrying(() -> tx.execute(status -> replaceObject(bucket, key, m, etag, contentType, userMetadataJson, at)));
     }
 
     /** Inside a transaction: the object now names {@code m} (one reference more), the content it named before one less. */
@@ -149,15 +146,11 @@ public class ObjectIndex {
     }
 
     public Optional<Upload> upload(String uploadId) {
-        return jdbc.query("SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at FROM multipart_upload"
-                + " WHERE upload_id = ?", (rs, i) -> new Upload(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                rs.getString(5), rs.getTimestamp(6).toInstant()), uploadId).stream().findFirst();
+        return jdbc.query(UPLOAD_COLUMNS + " WHERE upload_id = ?", UPLOAD, uploadId).stream().findFirst();
     }
 
     public List<Upload> uploads(String bucket, int limit) {
-        return jdbc.query("SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at FROM multipart_upload"
-                + " WHERE bucket = ? ORDER BY object_key, created_at LIMIT " + limit, (rs, i) -> new Upload(rs.getString(1),
-                rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getTimestamp(6).toInstant()), bucket);
+        return jdbc.query(UPLOAD_COLUMNS + " WHERE bucket = ? ORDER BY object_key, created_at LIMIT " + limit, UPLOAD, bucket);
     }
 
     public List<Part> parts(String uploadId) {
@@ -169,37 +162,34 @@ public class ObjectIndex {
     /** Stores a part (a part uploaded again replaces the earlier one); false when the upload is gone. */
     public boolean putPart(String uploadId, int partNumber, Manifest m, String etag, Instant now) {
         Instant at = ContentIndex.micros(now);
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return Boolean.TRUE.equals(tx.execute(status -> {
-                    // lock the upload row: a concurrent complete or abort waits, or finds this part
-                    if (jdbc.queryForList("SELECT upload_id FROM multipart_upload WHERE upload_id = ? FOR UPDATE", String.class,
-                            uploadId).isEmpty()) {
-                        return false;
-                    }
-                    content.addManifestReference(m, at);
-                    List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM multipart_part WHERE upload_id = ? AND"
-                            + " part_number = ?", String.class, uploadId, partNumber);
-                    jdbc.update("DELETE FROM multipart_part WHERE upload_id = ? AND part_number = ?", uploadId, partNumber);
-                    replaced.forEach(root -> content.releaseManifestReference(root, at));
-                    jdbc.update("INSERT INTO multipart_part (upload_id, part_number, manifest_root, size_bytes, etag, created_at)"
-                            + " VALUES (?, ?, ?, ?, ?, ?)", uploadId, partNumber, m.root(), m.sizeBytes(), etag, Timestamp.from(at));
-                    return true;
-                }));
-            } catch (DuplicateKeyException concurrentPutOfTheSamePartOrContent) {
-                if (attempt == 5) {
-                    throw concurrentPutOfTheSamePartOrContent;
-                }
+        return Boolean.TRUE.equals(ContentIndex.retrying(() -> tx.execute(status -> {
+            if (lockUpload(uploadId).isEmpty()) {
+                return false;
             }
-        }
+            content.addManifestReference(m, at);
+            List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM multipart_part WHERE upload_id = ? AND"
+                    + " part_number = ?", String.class, uploadId, partNumber);
+            jdbc.update("DELETE FROM multipart_part WHERE upload_id = ? AND part_number = ?", uploadId, partNumber);
+            replaced.forEach(root -> content.releaseManifestReference(root, at));
+            jdbc.update("INSERT INTO multipart_part (upload_id, part_number, manifest_root, size_bytes, etag, created_at)"
+                    + " VALUES (?, ?, ?, ?, ?, ?)", uploadId, partNumber, m.root(), m.sizeBytes(), etag, Timestamp.from(at));
+            return true;
+        })));
+    }
+
+    /**
+     * Inside a transaction: the upload, its row locked, so that a concurrent part, complete or abort of the same
+     * upload waits for this transaction (or finds the upload gone).
+     */
+    private Optional<Upload> lockUpload(String uploadId) {
+        return jdbc.query(UPLOAD_COLUMNS + " WHERE upload_id = ? FOR UPDATE", UPLOAD, uploadId).stream().findFirst();
     }
 
     /** Drops an upload and its parts' references; false when it was not there. */
     public boolean abort(String uploadId, Instant now) {
         Instant at = ContentIndex.micros(now);
         return Boolean.TRUE.equals(tx.execute(status -> {
-            if (jdbc.queryForList("SELECT upload_id FROM multipart_upload WHERE upload_id = ? FOR UPDATE", String.class,
-                    uploadId).isEmpty()) {
+            if (lockUpload(uploadId).isEmpty()) {
                 return false;
             }
             dropUpload(uploadId, at);
@@ -221,28 +211,17 @@ public class ObjectIndex {
      */
     public Optional<ObjectRow> complete(String uploadId, java.util.function.Function<List<Part>, Completed> check, Instant now) {
         Instant at = ContentIndex.micros(now);
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return tx.execute(status -> {
-                    Optional<Upload> u = jdbc.query("SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at"
-                            + " FROM multipart_upload WHERE upload_id = ? FOR UPDATE", (rs, i) -> new Upload(rs.getString(1),
-                            rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getTimestamp(6).toInstant()),
-                            uploadId).stream().findFirst();
-                    if (u.isEmpty()) {
-                        return Optional.<ObjectRow>empty();
-                    }
-                    Completed c = check.apply(parts(uploadId));
-                    ObjectRow row = replaceObject(u.get().bucket(), u.get().key(), c.manifest(), c.etag(), u.get().contentType(),
-                            u.get().userMetadataJson(), at);
-                    dropUpload(uploadId, at);
-                    return Optional.of(row);
-                });
-            } catch (DuplicateKeyException concurrentInsertOfTheSameManifest) {
-                if (attempt == 5) {
-                    throw concurrentInsertOfTheSameManifest;
-                }
+        return ContentIndex.retrying(() -> tx.execute(status -> {
+            Optional<Upload> u = lockUpload(uploadId);
+            if (u.isEmpty()) {
+                return Optional.<ObjectRow>empty();
             }
-        }
+            Completed c = check.apply(parts(uploadId));
+            ObjectRow row = replaceObject(u.get().bucket(), u.get().key(), c.manifest(), c.etag(), u.get().contentType(),
+                    u.get().userMetadataJson(), at);
+            dropUpload(uploadId, at);
+            return Optional.of(row);
+        }));
     }
 
     /** What a completion names: the object's manifest and its ETag. */

@@ -32,12 +32,13 @@ import org.springframework.validation.annotation.Validated;
  *                         with 16)
  * @param gc               garbage collection
  * @param s3               the S3-compatible API on the HTTP port
+ * @param replication      copies on other cells, and repair of lost or corrupt chunks from them
  */
 @Validated
 @ConfigurationProperties("celluler.cas")
 public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectSize, @NotNull DataSize readChunkSize,
         @NotNull @Valid Chunking chunking, @NotNull DataSize ingestPendingSize, @Min(1) int ioThreads, @NotNull @Valid Gc gc,
-        @NotNull @Valid S3 s3) {
+        @NotNull @Valid S3 s3, @NotNull @Valid Replication replication) {
 
     public CasProperties {
         if (maxObjectSize != null && maxObjectSize.toBytes() < 1) {
@@ -94,6 +95,36 @@ public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectS
      */
     public record Gc(boolean enabled, @NotNull Duration interval, @NotNull Duration grace, @Min(1) int batch,
             @Min(1) int foldersPerPass) {
+    }
+
+    /**
+     * @param networkAddress host:port of this cell's network-service (gRPC), through which cells ask each other for
+     *                       chunks and copies; blank: this cell works alone (no copies elsewhere, no repair from
+     *                       peers, content asking for more than one copy is kept here only and logged)
+     * @param defaultFactor  copies (this cell's included) of content whose bucket or put does not say
+     * @param maxFactor      the largest factor a bucket or put may ask for
+     * @param interval       time between anti-entropy passes (placement of copies, scrub of this cell's chunks)
+     * @param scrubBatch     chunk rows whose file is checked for presence per pass (a stat each)
+     * @param verifyPerPass  chunk bytes read back and re-hashed per pass (bit rot found without waiting for a read)
+     * @param placementBatch replicated manifests whose copies are checked per pass
+     * @param callTimeout    how long one request to another cell may take
+     * @param handlerThreads threads answering other cells' requests (reads of chunks, copies to adopt)
+     */
+    public record Replication(String networkAddress, @Min(1) int defaultFactor, @Min(1) int maxFactor,
+            @NotNull Duration interval, @Min(1) int scrubBatch, @NotNull DataSize verifyPerPass, @Min(1) int placementBatch,
+            @NotNull Duration callTimeout, @Min(1) int handlerThreads) {
+
+        public Replication {
+            if (defaultFactor > maxFactor) {
+                throw new IllegalArgumentException("celluler.cas.replication.default-factor (" + defaultFactor
+                        + ") must not exceed max-factor (" + maxFactor + ")");
+            }
+        }
+
+        /** Whether this cell talks to others (a network-service address is set). */
+        public boolean networked() {
+            return networkAddress != null && !networkAddress.isBlank();
+        }
     }
 
     /**

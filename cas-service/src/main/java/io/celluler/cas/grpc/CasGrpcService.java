@@ -12,6 +12,8 @@ import io.celluler.cas.config.CasProperties;
 import io.celluler.cas.object.ContentService;
 import io.celluler.cas.object.Ingest;
 import io.celluler.cas.object.Manifest;
+import io.celluler.cas.replication.ReplicaIndex;
+import io.celluler.cas.replication.Replicator;
 import io.celluler.cas.store.ChunkStore;
 import io.celluler.cas.store.ContentIndex.Pin;
 import io.celluler.cas.store.ContentIndex.PinResult;
@@ -35,6 +37,7 @@ import io.celluler.proto.cas.v1.ListResponse;
 import io.celluler.proto.cas.v1.ObjectInfo;
 import io.celluler.proto.cas.v1.PutRequest;
 import io.celluler.proto.cas.v1.PutResponse;
+import io.celluler.proto.cas.v1.ReplicaCopy;
 import io.celluler.proto.cas.v1.StatRequest;
 import io.celluler.proto.cas.v1.StatResponse;
 import io.grpc.Status;
@@ -60,12 +63,14 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
     static final int FETCH_PIECE_BYTES = 1 << 20;
 
     private final ContentService content;
+    private final Replicator replicator;
     private final int readChunkSizeBytes;
     /** Reads for Get streams: chunk files are read and verified off the gRPC threads. */
     private final ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor();
 
-    public CasGrpcService(ContentService content, CasProperties properties) {
+    public CasGrpcService(ContentService content, Replicator replicator, CasProperties properties) {
         this.content = content;
+        this.replicator = replicator;
         this.readChunkSizeBytes = (int) properties.readChunkSize().toBytes();
     }
 
@@ -83,6 +88,7 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
         private Ingest upload;
         private String expectedSha256 = "";
         private String mediaType = "";
+        private int replicationFactor;
         private boolean closed;
 
         PutCall(StreamObserver<PutResponse> responses) {
@@ -104,9 +110,16 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
                     if (mediaType.length() > MEDIA_TYPE_MAX_CHARS) {
                         throw GrpcErrors.invalidArgument("media_type", "must be at most " + MEDIA_TYPE_MAX_CHARS + " characters");
                     }
+                    replicationFactor = request.getReplicationFactor();
+                    if (replicationFactor < 0 || replicationFactor > content.maxReplicationFactor()) {
+                        throw GrpcErrors.invalidArgument("replication_factor", "must be between 1 and "
+                                + content.maxReplicationFactor() + " (0: the cell's default, " + content.defaultReplicationFactor() + ")");
+                    }
                     upload = content.begin(false);
-                } else if (!request.getExpectedSha256().isEmpty() || !request.getMediaType().isEmpty()) {
-                    throw GrpcErrors.invalidArgument(request.getExpectedSha256().isEmpty() ? "media_type" : "expected_sha256",
+                } else if (!request.getExpectedSha256().isEmpty() || !request.getMediaType().isEmpty()
+                        || request.getReplicationFactor() != 0) {
+                    throw GrpcErrors.invalidArgument(!request.getExpectedSha256().isEmpty() ? "expected_sha256"
+                            : !request.getMediaType().isEmpty() ? "media_type" : "replication_factor",
                             "may only be set in the first message of the stream");
                 }
                 ByteString data = request.getData();
@@ -144,7 +157,7 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
                     throw GrpcErrors.invalidArgument("expected_sha256",
                             "the bytes hash to " + actual + ", not " + expectedSha256 + "; nothing was stored");
                 }
-                PinResult pinned = content.pin(upload, stored, mediaType);
+                PinResult pinned = content.pin(upload, stored, mediaType, replicationFactor);
                 closed = true;
                 responses.onNext(PutResponse.newBuilder().setObject(info(pinned.pin()))
                         .setAlreadyPinned(pinned.alreadyPinned()).setNewChunks(stored.newChunks())
@@ -181,11 +194,14 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
 
     @Override
     public void get(GetRequest request, StreamObserver<GetResponse> responses) {
-        Pin pin;
+        ObjectInfo object;
         StoredManifest m;
         try {
-            pin = pinOrThrow(request.getRoot());
-            m = content.manifest(pin.root()).orElseThrow(() -> GrpcErrors.notFound("no content " + pin.root() + " on this cell"));
+            String root = checkRoot("root", request.getRoot());
+            m = content.manifest(root).filter(x -> x.refCount() > 0)
+                    .orElseThrow(() -> GrpcErrors.notFound("no content " + root + " on this cell"));
+            // pinned here, or kept here for another cell (a copy) or for an object of a bucket: content is content
+            object = content.index().pinOf(root).map(CasGrpcService::info).orElseGet(() -> info(m));
             if (request.getOffset() < 0 || request.getOffset() > m.manifest().sizeBytes()) {
                 throw GrpcErrors.invalidArgument("offset", "must be between 0 and the size (" + m.manifest().sizeBytes() + ")");
             }
@@ -210,7 +226,7 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
             Runnable flush = () -> {
                 GetResponse.Builder msg = GetResponse.newBuilder().setData(ByteString.copyFrom(buffer, 0, filled[0]));
                 if (first[0]) {
-                    msg.setObject(info(pin));
+                    msg.setObject(object);
                     first[0] = false;
                 }
                 out.onNext(msg.build());
@@ -242,13 +258,13 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
                 }
                 out.onCompleted();
             } catch (ChunkStore.MissingChunkException e) {
-                log.error("content {}: {}", pin.root(), e.getMessage());
-                out.onError(Status.DATA_LOSS.withDescription("content " + pin.root() + " cannot be served from this cell: "
+                log.error("content {}: {}", object.getRoot(), e.getMessage());
+                out.onError(Status.DATA_LOSS.withDescription("content " + object.getRoot() + " cannot be served from this cell: "
                         + e.getMessage()).asRuntimeException());
             } catch (IOException e) {
-                out.onError(ioFailure("reading content " + pin.root(), e));
+                out.onError(ioFailure("reading content " + object.getRoot(), e));
             } catch (RuntimeException e) {
-                log.error("reading content {} failed", pin.root(), e);
+                log.error("reading content {} failed", object.getRoot(), e);
                 out.onError(Status.INTERNAL.withDescription("reading content failed: " + e).asRuntimeException());
             }
         });
@@ -258,7 +274,16 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
 
     @Override
     public void stat(StatRequest request, StreamObserver<StatResponse> responses) {
-        answer(responses, () -> StatResponse.newBuilder().setObject(info(pinOrThrow(request.getRoot()))).build());
+        answer(responses, () -> {
+            Pin pin = pinOrThrow(request.getRoot());
+            StatResponse.Builder b = StatResponse.newBuilder().setObject(info(pin))
+                    .setReplicationFactor(replicator.factorOf(pin.root()));
+            for (ReplicaIndex.Copy c : replicator.copiesOf(pin.root())) {
+                b.addReplicas(ReplicaCopy.newBuilder().setCellId(c.cellId()).setComplete(c.chunksMissing() == 0)
+                        .setChunksMissing(c.chunksMissing()).setCheckedAt(timestamp(c.checkedAt())));
+            }
+            return b.build();
+        });
     }
 
     @Override
@@ -413,8 +438,17 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
     static ObjectInfo info(Pin p) {
         return ObjectInfo.newBuilder().setRoot(p.root()).setContentSha256(p.contentSha256()).setSizeBytes(p.sizeBytes())
                 .setChunkCount(p.chunkCount()).setMediaType(p.mediaType())
-                .setCreatedAt(Timestamp.newBuilder().setSeconds(p.createdAt().getEpochSecond()).setNanos(p.createdAt().getNano()))
-                .build();
+                .setCreatedAt(timestamp(p.createdAt())).build();
+    }
+
+    static ObjectInfo info(StoredManifest m) {
+        return ObjectInfo.newBuilder().setRoot(m.manifest().root()).setContentSha256(m.manifest().contentSha256())
+                .setSizeBytes(m.manifest().sizeBytes()).setChunkCount(m.manifest().chunks().size())
+                .setCreatedAt(timestamp(m.createdAt())).build();
+    }
+
+    private static Timestamp timestamp(java.time.Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
     }
 
     @Override

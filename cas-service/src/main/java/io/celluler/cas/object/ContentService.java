@@ -17,7 +17,9 @@ import io.celluler.cas.store.ContentIndex;
 import io.celluler.cas.store.ContentIndex.PinResult;
 import io.celluler.cas.store.ContentIndex.StoredManifest;
 import io.celluler.cas.store.InFlightChunks;
+import io.celluler.cas.store.RemoteChunks;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
 /**
@@ -35,10 +37,12 @@ public class ContentService implements DisposableBean {
     private final ExecutorService cpu;
     private final ExecutorService io;
     private final Clock clock = Clock.systemUTC();
+    private final ObjectProvider<RemoteChunks> remote;
 
-    public ContentService(CasProperties props, ContentIndex index) {
+    public ContentService(CasProperties props, ContentIndex index, ObjectProvider<RemoteChunks> remote) {
         this.props = props;
         this.index = index;
+        this.remote = remote;
         this.chunks = new ChunkStore(props.storeDir());
         this.defaultBoundaries = props.chunking().boundaries();
         this.cpu = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), named("cas-hash"));
@@ -71,10 +75,14 @@ public class ContentService implements DisposableBean {
                 props.ingestPendingSize().toBytes());
     }
 
-    /** Pins what an upload stored and lets go of its chunks (they are referenced now). */
-    public PinResult pin(Ingest upload, Ingest.Result stored, String mediaType) {
+    /**
+     * Pins what an upload stored and lets go of its chunks (they are referenced now); {@code replicationFactor}:
+     * copies wanted on distinct cells, this one included (0: the cell's default).
+     */
+    public PinResult pin(Ingest upload, Ingest.Result stored, String mediaType, int replicationFactor) {
         try {
-            return index.pin(stored.manifest(), mediaType, clock.instant());
+            int factor = replicationFactor == 0 ? props.replication().defaultFactor() : replicationFactor;
+            return index.pin(stored.manifest(), mediaType, factor, clock.instant());
         } finally {
             upload.close();
         }
@@ -97,9 +105,10 @@ public class ContentService implements DisposableBean {
 
     /**
      * Reads {@code length} bytes of {@code m} from {@code offset}, one verified chunk at a time: a chunk is read
-     * whole and checked against its hash before any of its bytes goes to {@code sink}.
+     * whole and checked against its hash before any of its bytes goes to {@code sink}. A chunk missing or corrupt
+     * here (quarantined) is fetched from another cell that has it, verified, stored again, and the read goes on.
      *
-     * @throws ChunkStore.MissingChunkException when a chunk is missing or corrupt (quarantined) on this cell
+     * @throws ChunkStore.MissingChunkException when a chunk is missing or corrupt here and no other cell gave it
      */
     public void read(Manifest m, long offset, long length, ByteSink sink) throws IOException {
         long end = Math.min(m.sizeBytes(), offset + length);
@@ -107,7 +116,7 @@ public class ContentService implements DisposableBean {
         for (ChunkRef c : m.chunks()) {
             long chunkEnd = chunkStart + c.sizeBytes();
             if (chunkEnd > offset && chunkStart < end) {
-                byte[] data = chunks.read(c.sha256());
+                byte[] data = readOrRepair(c.sha256());
                 int from = (int) Math.max(0, offset - chunkStart);
                 int to = (int) Math.min(c.sizeBytes(), end - chunkStart);
                 if (!sink.accept(data, from, to - from)) {
@@ -119,6 +128,29 @@ public class ContentService implements DisposableBean {
             }
             chunkStart = chunkEnd;
         }
+    }
+
+    /** A chunk's verified bytes; when it is missing or corrupt here, fetched again from another cell first. */
+    public byte[] readOrRepair(String sha256) throws IOException {
+        try {
+            return chunks.read(sha256);
+        } catch (ChunkStore.MissingChunkException lost) {
+            RemoteChunks peers = remote.getIfAvailable();
+            if (peers == null || !peers.fetch(sha256)) {
+                throw lost;
+            }
+            return chunks.read(sha256);
+        }
+    }
+
+    /** Copies wanted by default for content whose bucket or put does not say. */
+    public int defaultReplicationFactor() {
+        return props.replication().defaultFactor();
+    }
+
+    /** The largest replication factor a bucket or put may ask for. */
+    public int maxReplicationFactor() {
+        return props.replication().maxFactor();
     }
 
     /** Which of {@code hashes} have their chunk file here. */

@@ -42,6 +42,11 @@ public record Manifest(String root, String contentSha256, long sizeBytes, List<C
 
     /** The chunk list as stored: per chunk its hash and its length (big-endian int). */
     public byte[] packedChunks() {
+        return pack(chunks);
+    }
+
+    /** {@code chunks} in the packed form of {@link #packedChunks}. */
+    public static byte[] pack(List<ChunkRef> chunks) {
         ByteBuffer b = ByteBuffer.allocate(chunks.size() * PACKED_ENTRY_BYTES);
         for (ChunkRef c : chunks) {
             b.put(HEX.parseHex(c.sha256())).putInt(c.sizeBytes());

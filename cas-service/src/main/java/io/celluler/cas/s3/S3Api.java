@@ -162,13 +162,37 @@ public class S3Api extends OncePerRequestFilter {
         xml(res, 200, x.close("Buckets").close("ListAllMyBucketsResult").build());
     }
 
+    /**
+     * Celluler's own header on CreateBucket (and HeadBucket's answer): copies of the bucket's content to keep on
+     * distinct cells, this one included. Absent: the cell's default ({@code celluler.cas.replication.default-factor}).
+     */
+    static final String REPLICATION_FACTOR_HEADER = "x-celluler-replication-factor";
+
+    private int replicationFactor(String header) {
+        if (header == null || header.isBlank()) {
+            return content.defaultReplicationFactor();
+        }
+        int max = content.maxReplicationFactor();
+        try {
+            int n = Integer.parseInt(header.trim());
+            if (n >= 1 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException notANumber) {
+            // answered below
+        }
+        throw S3Exception.invalidArgument(REPLICATION_FACTOR_HEADER + " must be a whole number between 1 and " + max
+                + ", not '" + header + "'");
+    }
+
     private void bucketRequest(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String name,
             List<Map.Entry<String, String>> query) throws IOException {
         switch (req.getMethod()) {
             case "PUT" -> {
                 checkBucketName(name);
+                int factor = replicationFactor(req.getHeader(REPLICATION_FACTOR_HEADER));
                 drainCreateBucketBody(req);
-                if (!objects.createBucket(name, who.key().tenant(), clock.instant())) {
+                if (!objects.createBucket(name, who.key().tenant(), factor, clock.instant())) {
                     Bucket existing = objects.bucket(name).orElseThrow(() -> S3Exception.noSuchBucket(name));
                     throw existing.tenant().equals(who.key().tenant())
                             ? new S3Exception(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", name)
@@ -178,8 +202,9 @@ public class S3Api extends OncePerRequestFilter {
                 res.setStatus(200);
             }
             case "HEAD" -> {
-                ownBucket(who, name);
+                Bucket b = ownBucket(who, name);
                 res.setHeader("x-amz-bucket-region", region);
+                res.setHeader(REPLICATION_FACTOR_HEADER, String.valueOf(b.replicationFactor()));
                 res.setStatus(200);
             }
             case "DELETE" -> {

@@ -180,9 +180,10 @@ public final class ChunkStore {
 
     /**
      * Removes the temp files of writes that never finished (the process stopped between create and rename) in one
-     * fan-out folder, if older than {@code cutoff}; returns how many.
+     * fan-out folder, if older than {@code cutoff} and {@code removable} agrees for the chunk the temp file was
+     * for (the collector checks, under the chunk's lock, that no upload is writing it now); returns how many.
      */
-    public int removeStaleTemps(int folder, Instant cutoff) throws IOException {
+    public int removeStaleTemps(int folder, Instant cutoff, TempRemoval removable) throws Exception {
         Path dir = folderPath(folder);
         if (!Files.isDirectory(dir)) {
             return 0;
@@ -190,15 +191,31 @@ public final class ChunkStore {
         int removed = 0;
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
-                if (p.getFileName().toString().startsWith(TMP_PREFIX)
-                        && Files.getLastModifiedTime(p).toInstant().isBefore(cutoff) && Files.deleteIfExists(p)) {
-                    removed++;
+                String name = p.getFileName().toString();
+                if (!name.startsWith(TMP_PREFIX)) {
+                    continue;
+                }
+                try {
+                    int dot = name.indexOf('.', TMP_PREFIX.length());
+                    String hash = dot < 0 ? "" : name.substring(TMP_PREFIX.length(), dot);
+                    if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)
+                            && removable.remove(hash, () -> Files.deleteIfExists(p))) {
+                        removed++;
+                    }
+                } catch (NoSuchFileException renamedMeanwhile) {
+                    // the write finished while we looked
                 }
             }
         } catch (NoSuchFileException gone) {
             return removed;
         }
         return removed;
+    }
+
+    /** Decides whether the stale temp file of chunk {@code sha256} goes, and removes it with {@code delete} if so. */
+    @FunctionalInterface
+    public interface TempRemoval {
+        boolean remove(String sha256, InFlightChunks.Removal delete) throws Exception;
     }
 
     private Path folderPath(int folder) {

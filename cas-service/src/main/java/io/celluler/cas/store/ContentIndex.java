@@ -64,14 +64,16 @@ public class ContentIndex {
      * Pins content by its root (idempotent): one reference on the manifest, which is created with references on its
      * chunks when it is new. Durable when it returns. The chunks must be stored already.
      */
-    public PinResult pin(Manifest m, String mediaType, Instant now) {
+    public PinResult pin(Manifest m, String mediaType, int replicationFactor, Instant now) {
         Instant at = micros(now);
         return retrying(() -> tx.execute(status -> {
             List<Pin> existing = pins("WHERE p.root = ?", m.root());
             if (!existing.isEmpty()) {
+                requireCopies(m.root(), replicationFactor, at);
                 return new PinResult(existing.get(0), false, true);
             }
             boolean fresh = addManifestReference(m, at);
+            requireCopies(m.root(), replicationFactor, at);
             jdbc.update("INSERT INTO pin (root, media_type, created_at) VALUES (?, ?, ?)", m.root(),
                     mediaType == null || mediaType.isEmpty() ? null : mediaType, Timestamp.from(at));
             return new PinResult(new Pin(m.root(), mediaType == null ? "" : mediaType, at, m.sizeBytes(), m.contentSha256(),
@@ -111,7 +113,7 @@ public class ContentIndex {
      * One more reference on a manifest (inside the caller's transaction); a new manifest is inserted and its chunks
      * referenced. Returns true when the manifest was new.
      */
-    boolean addManifestReference(Manifest m, Instant at) {
+    public boolean addManifestReference(Manifest m, Instant at) {
         if (jdbc.update("UPDATE manifest SET ref_count = ref_count + 1, unreferenced_since = NULL WHERE root = ?", m.root()) == 1) {
             return false;
         }
@@ -122,8 +124,23 @@ public class ContentIndex {
         return true;
     }
 
+    /**
+     * Inside the caller's transaction: content {@code root} (whose manifest is stored) is to be kept in at least
+     * {@code factor} copies on distinct cells. Nothing to record for one copy.
+     */
+    void requireCopies(String root, int factor, Instant at) {
+        if (factor < 2) {
+            return;
+        }
+        // the time moves on whatever the factor: the replicator forgets content only if nobody asked since it looked
+        if (jdbc.update("UPDATE replication SET factor = GREATEST(factor, ?), updated_at = ? WHERE root = ?", factor,
+                Timestamp.from(at), root) == 0) {
+            jdbc.update("INSERT INTO replication (root, factor, updated_at) VALUES (?, ?, ?)", root, factor, Timestamp.from(at));
+        }
+    }
+
     /** One reference fewer on a manifest (inside the caller's transaction); at zero its grace period starts. */
-    void releaseManifestReference(String root, Instant at) {
+    public void releaseManifestReference(String root, Instant at) {
         jdbc.update("UPDATE manifest SET unreferenced_since = CASE WHEN ref_count = 1 THEN ? ELSE unreferenced_since END,"
                 + " ref_count = ref_count - 1 WHERE root = ? AND ref_count > 0", Timestamp.from(at), root);
     }
@@ -224,7 +241,7 @@ public class ContentIndex {
      * Runs a transaction again when it lost an insert race (another upload inserted the same new manifest, chunk,
      * object or part row first: the next attempt finds that row), at most a few times.
      */
-    static <T> T retrying(java.util.function.Supplier<T> work) {
+    public static <T> T retrying(java.util.function.Supplier<T> work) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return work.get();
@@ -237,7 +254,7 @@ public class ContentIndex {
     }
 
     /** The databases keep microseconds: answer now what a later read will answer. */
-    static Instant micros(Instant t) {
+    public static Instant micros(Instant t) {
         return t.truncatedTo(ChronoUnit.MICROS);
     }
 }

@@ -27,7 +27,8 @@ public class ObjectIndex {
     /** The version id S3 gives objects of a bucket that was never versioned. */
     public static final String NULL_VERSION = "null";
 
-    public record Bucket(String name, String tenant, Instant createdAt, String versioning) {
+    /** A bucket; {@code replicationFactor}: copies of its content on distinct cells, this one included. */
+    public record Bucket(String name, String tenant, Instant createdAt, String versioning, int replicationFactor) {
     }
 
     public record ObjectRow(String bucket, String key, String versionId, String manifestRoot, long sizeBytes, String etag,
@@ -38,9 +39,9 @@ public class ObjectIndex {
             rs.getString("version_id"), rs.getString("manifest_root"), rs.getLong("size_bytes"), rs.getString("etag"),
             rs.getString("content_type"), rs.getString("user_metadata"), rs.getTimestamp("created_at").toInstant());
 
-    private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning FROM bucket";
+    private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning, replication_factor FROM bucket";
     private static final RowMapper<Bucket> BUCKET = (rs, i) -> new Bucket(rs.getString(1), rs.getString(2),
-            rs.getTimestamp(3).toInstant(), rs.getString(4));
+            rs.getTimestamp(3).toInstant(), rs.getString(4), rs.getInt(5));
     private static final String UPLOAD_COLUMNS = "SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at"
             + " FROM multipart_upload";
     private static final RowMapper<Upload> UPLOAD = (rs, i) -> new Upload(rs.getString(1), rs.getString(2), rs.getString(3),
@@ -74,10 +75,10 @@ public class ObjectIndex {
     }
 
     /** Creates a bucket; false when the name is taken (by anyone). */
-    public boolean createBucket(String name, String tenant, Instant now) {
+    public boolean createBucket(String name, String tenant, int replicationFactor, Instant now) {
         try {
-            jdbc.update("INSERT INTO bucket (name, tenant, created_at, versioning) VALUES (?, ?, ?, 'Off')", name, tenant,
-                    Timestamp.from(ContentIndex.micros(now)));
+            jdbc.update("INSERT INTO bucket (name, tenant, created_at, versioning, replication_factor) VALUES (?, ?, ?, 'Off', ?)",
+                    name, tenant, Timestamp.from(ContentIndex.micros(now)), replicationFactor);
             return true;
         } catch (DuplicateKeyException taken) {
             return false;
@@ -118,6 +119,8 @@ public class ObjectIndex {
     private ObjectRow replaceObject(String bucket, String key, Manifest m, String etag, String contentType,
             String userMetadataJson, Instant at) {
         content.addManifestReference(m, at);
+        Integer factor = jdbc.queryForObject("SELECT replication_factor FROM bucket WHERE name = ?", Integer.class, bucket);
+        content.requireCopies(m.root(), factor == null ? 1 : factor, at);
         List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND"
                 + " object_key = ? AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
         jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key, NULL_VERSION);

@@ -27,7 +27,11 @@ class CasPropertiesTest {
                     "celluler.cas.gc.interval=60s", "celluler.cas.gc.grace=1h", "celluler.cas.gc.batch=100",
                     "celluler.cas.gc.folders-per-pass=16", "celluler.cas.s3.enabled=true", "celluler.cas.s3.region=us-east-1",
                     "celluler.cas.s3.keys[0].access-key-id=k", "celluler.cas.s3.keys[0].secret-access-key=s",
-                    "celluler.cas.s3.keys[0].tenant=t");
+                    "celluler.cas.s3.keys[0].tenant=t", "celluler.cas.replication.default-factor=1",
+                    "celluler.cas.replication.max-factor=7", "celluler.cas.replication.interval=30s",
+                    "celluler.cas.replication.scrub-batch=100", "celluler.cas.replication.verify-per-pass=1MB",
+                    "celluler.cas.replication.placement-batch=10", "celluler.cas.replication.call-timeout=10s",
+                    "celluler.cas.replication.handler-threads=2");
 
     @Test
     void validValuesBind() {
@@ -35,6 +39,7 @@ class CasPropertiesTest {
             CasProperties p = ctx.getBean(CasProperties.class);
             assertThat(p.maxObjectSize().toBytes()).isEqualTo(1024 * 1024);
             assertThat(p.chunking().boundaries()).isInstanceOf(FastCdc.class);
+            assertThat(p.replication().networked()).as("no network-service address").isFalse();
         });
         runner.withPropertyValues("celluler.cas.chunking.mode=fixed").run(ctx ->
                 assertThat(ctx.getBean(CasProperties.class).chunking().boundaries()).isEqualTo(new FixedSize(64 << 20)));
@@ -50,6 +55,12 @@ class CasPropertiesTest {
     void aReadChunkAboveTheGrpcLimitIsRefused() {
         runner.withPropertyValues("celluler.cas.read-chunk-size=8MB").run(ctx -> assertThat(ctx.getStartupFailure())
                 .hasStackTraceContaining("celluler.cas.read-chunk-size must be between 1 byte and 2MB"));
+    }
+
+    @Test
+    void aDefaultReplicationFactorAboveTheMaximumIsRefused() {
+        runner.withPropertyValues("celluler.cas.replication.default-factor=9").run(ctx -> assertThat(ctx.getStartupFailure())
+                .hasStackTraceContaining("celluler.cas.replication.default-factor (9) must not exceed max-factor (7)"));
     }
 
     @Test

@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Random;
 import java.time.Duration;
@@ -16,6 +18,11 @@ import java.util.concurrent.TimeUnit;
 
 import com.google.rpc.BadRequest;
 import io.celluler.cas.CasServiceApplication;
+import io.celluler.cas.object.ContentService;
+import io.celluler.cas.object.Manifest;
+import io.celluler.cas.replication.PeerProtocol;
+import io.celluler.cas.replication.ReplicaIndex;
+import io.celluler.cas.replication.Replicator;
 import io.celluler.core.cas.ContentUpload;
 import io.celluler.core.boot.CellulerApplication;
 import io.celluler.core.hash.Sha256;
@@ -35,6 +42,16 @@ import io.celluler.proto.cas.v1.GetResponse;
 import io.celluler.proto.cas.v1.PutRequest;
 import io.celluler.proto.cas.v1.PutResponse;
 import io.celluler.proto.cas.v1.StatRequest;
+import io.celluler.proto.cas.v1.StatResponse;
+import io.celluler.proto.cas.v1.PeerChunkPiece;
+import io.celluler.proto.cas.v1.PeerFetchChunk;
+import io.celluler.proto.cas.v1.PeerFetchManifest;
+import io.celluler.proto.cas.v1.PeerManifestPage;
+import io.celluler.proto.cas.v1.PeerRelease;
+import io.celluler.proto.cas.v1.PeerReplicaState;
+import io.celluler.proto.cas.v1.PeerReplicaStatus;
+import io.celluler.proto.cas.v1.PeerReplicate;
+import io.celluler.proto.cas.v1.PeerRequest;
 import io.celluler.proto.cas.v1.ListRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -364,6 +381,107 @@ class CasGrpcIT {
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
         assertThat(blocking().list(ListRequest.getDefaultInstance()).getObjectsCount()).isEqualTo(4);
+    }
+
+    @Test
+    void replicationFactorIsCheckedAndRecordedOnACellThatWorksAlone() throws Exception {
+        start();
+        for (int bad : new int[] {-1, 8}) {
+            assertThatThrownBy(() -> put(new byte[10], 10, PutRequest.newBuilder().setReplicationFactor(bad).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(fieldViolations(e)).containsExactly("replication_factor"));
+        }
+        assertNothingPinned();
+
+        String root = put(randomBytes(100_000, 30), 65536, PutRequest.newBuilder().setReplicationFactor(3).build())
+                .getObject().getRoot();
+        StatResponse stat = blocking().stat(StatRequest.newBuilder().setRoot(root).build());
+        assertThat(stat.getReplicationFactor()).isEqualTo(3);
+        assertThat(stat.getReplicasList()).as("no network-service: no copies elsewhere").isEmpty();
+        // a pass without a network scrubs, and asks nobody for copies
+        Replicator.Pass pass = context.getBean(Replicator.class).runPass();
+        assertThat(pass.chunksChecked()).isPositive();
+        assertThat(pass.missing()).isZero();
+        assertThat(pass.copiesRequested()).isZero();
+        String other = put(randomBytes(1000, 31), 1000, PutRequest.getDefaultInstance()).getObject().getRoot();
+        assertThat(blocking().stat(StatRequest.newBuilder().setRoot(other).build()).getReplicationFactor()).isEqualTo(1);
+    }
+
+    @Test
+    void otherCellsRequestsAreAnsweredAndCheckedFieldByField() throws Exception {
+        start();
+        byte[] data = randomBytes(300_000, 32);
+        String root = put(data, 65536, PutRequest.getDefaultInstance()).getObject().getRoot();
+        GetManifestResponse manifest = blocking().getManifest(GetManifestRequest.newBuilder().setRoot(root).build());
+        PeerProtocol peer = new PeerProtocol(context.getBean(ContentService.class), context.getBean(ReplicaIndex.class), null, null);
+        String caller = "c0".repeat(32);
+        String absent = Sha256.hexOf("absent".getBytes());
+        ChunkRef first = manifest.getChunks(0);
+
+        // which chunks are here
+        assertThat(peer.handle(caller, PeerRequest.newBuilder().setHasChunks(HasChunksRequest.newBuilder().addSha256(absent)
+                .addSha256(first.getSha256())).build()).getHasChunks().getPresentList()).containsExactly(first.getSha256());
+        // a chunk in pieces of 10,000 bytes reassembles to its hash
+        ByteArrayOutputStream chunk = new ByteArrayOutputStream();
+        for (int round = 0; round < 100 && chunk.size() < first.getSizeBytes(); round++) {
+            PeerChunkPiece piece = peer.handle(caller, PeerRequest.newBuilder().setFetchChunk(PeerFetchChunk.newBuilder()
+                    .setSha256(first.getSha256()).setOffset(chunk.size()).setMaxBytes(10_000)).build()).getChunkPiece();
+            assertThat(piece.getSizeBytes()).isEqualTo(first.getSizeBytes());
+            chunk.writeBytes(piece.getData().toByteArray());
+        }
+        assertThat(Sha256.hexOf(chunk.toByteArray())).isEqualTo(first.getSha256());
+        assertThat(peer.handle(caller, PeerRequest.newBuilder().setFetchChunk(PeerFetchChunk.newBuilder().setSha256(absent)
+                .setMaxBytes(10)).build()).getChunkPiece().getMissing()).isTrue();
+        // the manifest in pages of two references
+        List<ChunkRef> refs = new ArrayList<>();
+        for (int round = 0; round < 100 && refs.size() < manifest.getChunksCount(); round++) {
+            PeerManifestPage page = peer.handle(caller, PeerRequest.newBuilder().setFetchManifest(PeerFetchManifest.newBuilder()
+                    .setRoot(root).setFirstChunk(refs.size()).setMaxChunks(2)).build()).getManifestPage();
+            assertThat(page.getChunkCount()).isEqualTo(manifest.getChunksCount());
+            Manifest.unpack(page.getPackedChunks().toByteArray()).forEach(c -> refs.add(ChunkRef.newBuilder()
+                    .setSha256(c.sha256()).setSizeBytes(c.sizeBytes()).build()));
+        }
+        assertThat(refs).containsExactlyElementsOf(manifest.getChunksList());
+        assertThat(peer.handle(caller, PeerRequest.newBuilder().setFetchManifest(PeerFetchManifest.newBuilder().setRoot(absent)
+                .setMaxChunks(1)).build()).getManifestPage().getMissing()).isTrue();
+
+        // a copy of content stored here already is kept at once (no chunk to fetch); it holds the content when the
+        // pin goes, until the caller releases it
+        PeerReplicaState kept = peer.handle(caller, PeerRequest.newBuilder().setReplicate(PeerReplicate.newBuilder()
+                .setRoot(root).setSizeBytes(data.length)).build()).getReplicaState();
+        assertThat(kept.getHeld()).isTrue();
+        assertThat(kept.getChunksMissing()).isZero();
+        blocking().delete(DeleteRequest.newBuilder().setRoot(root).build());
+        assertThat(get(root)).as("still stored: kept for the caller").isEqualTo(data);
+        assertThat(peer.handle("d1".repeat(32), PeerRequest.newBuilder().setReplicaStatus(PeerReplicaStatus.newBuilder()
+                .setRoot(root)).build()).getReplicaState().getHeld()).as("not for another cell").isFalse();
+        assertThat(peer.handle(caller, PeerRequest.newBuilder().setRelease(PeerRelease.newBuilder().setRoot(root)).build())
+                .getReplicaState().getHeld()).isFalse();
+        assertThatThrownBy(() -> get(root)).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+
+        // bad requests name their field
+        Map<String, PeerRequest> bad = new LinkedHashMap<>();
+        bad.put("kind", PeerRequest.getDefaultInstance());
+        bad.put("has_chunks.sha256", PeerRequest.newBuilder().setHasChunks(HasChunksRequest.getDefaultInstance()).build());
+        bad.put("has_chunks.sha256[1]", PeerRequest.newBuilder().setHasChunks(HasChunksRequest.newBuilder().addSha256(absent)
+                .addSha256("ABC")).build());
+        bad.put("fetch_chunk.max_bytes", PeerRequest.newBuilder().setFetchChunk(PeerFetchChunk.newBuilder()
+                .setSha256(first.getSha256())).build());
+        bad.put("fetch_chunk.offset", PeerRequest.newBuilder().setFetchChunk(PeerFetchChunk.newBuilder()
+                .setSha256(first.getSha256()).setOffset(first.getSizeBytes()).setMaxBytes(10)).build());
+        bad.put("fetch_chunk.sha256", PeerRequest.newBuilder().setFetchChunk(PeerFetchChunk.newBuilder().setSha256("../x")
+                .setMaxBytes(10)).build());
+        bad.put("fetch_manifest.max_chunks", PeerRequest.newBuilder().setFetchManifest(PeerFetchManifest.newBuilder()
+                .setRoot(root).setMaxChunks(20_001)).build());
+        bad.put("fetch_manifest.first_chunk", PeerRequest.newBuilder().setFetchManifest(PeerFetchManifest.newBuilder()
+                .setRoot(root).setFirstChunk(-1).setMaxChunks(1)).build());
+        bad.put("replicate.root", PeerRequest.newBuilder().setReplicate(PeerReplicate.getDefaultInstance()).build());
+        bad.put("replicate.size_bytes", PeerRequest.newBuilder().setReplicate(PeerReplicate.newBuilder().setRoot(absent)
+                .setSizeBytes(3_000_000)).build());
+        bad.put("release.root", PeerRequest.newBuilder().setRelease(PeerRelease.newBuilder().setRoot("x")).build());
+        bad.forEach((field, request) -> assertThatThrownBy(() -> peer.handle(caller, request)).as(field)
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly(field)));
     }
 
     private void assertNothingPinned() {

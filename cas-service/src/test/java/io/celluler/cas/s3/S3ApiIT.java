@@ -38,6 +38,8 @@ import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+import io.celluler.cas.replication.Replicator;
+import io.celluler.cas.store.ObjectIndex;
 
 /**
  * The S3-compatible API with the AWS SDK for Java v2 as the client (path-style, SigV4, the SDK's own defaults for
@@ -119,6 +121,26 @@ class S3ApiIT {
         assertThat(s3.listBuckets().buckets()).extracting(b -> b.name()).containsExactly("logs.2026");
         assertS3Error(() -> s3.headBucket(b -> b.bucket("photos")), 404, null);
         assertS3Error(() -> s3.createBucket(b -> b.bucket("logs.2026")), 409, "BucketAlreadyOwnedByYou");
+    }
+
+    @Test
+    void aBucketAsksForCopiesOnOtherCellsWithCellulersHeader() {
+        s3.createBucket(b -> b.bucket("triple").overrideConfiguration(o -> o.putHeader("x-celluler-replication-factor", "3")));
+        s3.createBucket(b -> b.bucket("single"));
+
+        assertThat(s3.headBucket(b -> b.bucket("triple")).sdkHttpResponse().firstMatchingHeader("x-celluler-replication-factor"))
+                .hasValue("3");
+        assertThat(s3.headBucket(b -> b.bucket("single")).sdkHttpResponse().firstMatchingHeader("x-celluler-replication-factor"))
+                .as("the cell's default").hasValue("1");
+        for (String bad : new String[] {"0", "8", "three"}) {
+            assertS3Error(() -> s3.createBucket(b -> b.bucket("bad-factor").overrideConfiguration(
+                    o -> o.putHeader("x-celluler-replication-factor", bad))), 400, "InvalidArgument");
+        }
+        assertS3Error(() -> s3.headBucket(b -> b.bucket("bad-factor")), 404, null);
+        // an object of the bucket is content wanted in three copies
+        s3.putObject(b -> b.bucket("triple").key("k"), RequestBody.fromString("kept thrice"));
+        String root = context.getBean(ObjectIndex.class).object("triple", "k").orElseThrow().manifestRoot();
+        assertThat(context.getBean(Replicator.class).factorOf(root)).isEqualTo(3);
     }
 
     @Test

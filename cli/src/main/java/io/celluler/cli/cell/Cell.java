@@ -187,11 +187,15 @@ public final class Cell implements AutoCloseable {
             args.add("--spring.grpc.server.port=" + s.grpcPort(o.cellIndex()));
             args.add("--spring.grpc.server.host=" + o.bindAddress());
         }
+        String networkService = o.bindAddress() + ":" + CellService.ALL.stream()
+                .filter(x -> x.name().equals("network-service")).findFirst().orElseThrow().grpcPort(o.cellIndex());
         if (s.name().equals("consensus-service")) {
             // validators talk through this cell's network-service
-            args.add("--celluler.consensus.network-address=" + o.bindAddress() + ":"
-                    + CellService.ALL.stream().filter(x -> x.name().equals("network-service")).findFirst().orElseThrow()
-                            .grpcPort(o.cellIndex()));
+            args.add("--celluler.consensus.network-address=" + networkService);
+        }
+        if (s.name().equals("cas-service") && (o.services().isEmpty() || o.services().contains("network-service"))) {
+            // copies and repairs between cells go through this cell's network-service
+            args.add("--celluler.cas.replication.network-address=" + networkService);
         }
         if (s.name().equals("network-service")) {
             args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));

@@ -8,6 +8,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +54,16 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
     private final Counter unrepairable;
     private final Counter badPeerData;
     private final Set<String> inProgress = ConcurrentHashMap.newKeySet();
+    /**
+     * Chunk fetches in flight at most, over all repairs: a fetch is a round trip through two network-services plus a
+     * verified write, so several in flight keep the link busy (measured: 12 MB/s with one, docs/benchmarks.md).
+     */
+    static final int FETCHES_IN_FLIGHT = 8;
+    private final ExecutorService fetchers = Executors.newFixedThreadPool(FETCHES_IN_FLIGHT, r -> {
+        Thread t = new Thread(r, "cas-fetch");
+        t.setDaemon(true);
+        return t;
+    });
     /** Background repairs (chunks of a newly adopted copy): one at a time, a bounded queue. */
     private final ThreadPoolExecutor background = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS,
             new ArrayBlockingQueue<>(64), r -> {
@@ -127,24 +141,18 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
             if (wanted.isEmpty()) {
                 break;
             }
+            List<Future<Boolean>> fetches = new ArrayList<>();
             for (String h : has(cell, wanted)) {
-                byte[] data = fetchFrom(cell, h);
-                if (data == null) {
-                    continue;
+                fetches.add(fetchers.submit(() -> fetchAndStore(cell, h)));
+            }
+            for (Future<Boolean> f : fetches) {
+                awaitQuietly(f);
+            }
+            for (String h : List.copyOf(wanted)) {
+                if (chunks.contains(h)) {
+                    wanted.remove(h);
+                    done.add(h);
                 }
-                inFlight.hold(h); // the collector leaves a chunk being written alone
-                try {
-                    chunks.write(h, data, 0, data.length);
-                } catch (IOException e) {
-                    log.error("storing repaired chunk {} failed", h, e);
-                    continue;
-                } finally {
-                    inFlight.release(h);
-                }
-                wanted.remove(h);
-                done.add(h);
-                repaired.increment();
-                repairedBytes.increment(data.length);
             }
         }
         if (!done.isEmpty()) {
@@ -156,6 +164,36 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
                     candidates.size(), wanted.iterator().next());
         }
         return done;
+    }
+
+    /** Fetches one chunk from {@code cell} and stores it; true when it is stored. */
+    private boolean fetchAndStore(String cell, String h) {
+        byte[] data = fetchFrom(cell, h);
+        if (data == null) {
+            return false;
+        }
+        inFlight.hold(h); // the collector leaves a chunk being written alone
+        try {
+            chunks.write(h, data, 0, data.length);
+        } catch (IOException e) {
+            log.error("storing repaired chunk {} failed", h, e);
+            return false;
+        } finally {
+            inFlight.release(h);
+        }
+        repaired.increment();
+        repairedBytes.increment(data.length);
+        return true;
+    }
+
+    private static void awaitQuietly(Future<Boolean> f) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            log.error("fetching a chunk failed", e.getCause());
+        }
     }
 
     /** Which of {@code wanted} {@code cell} says it has (none when it cannot be asked). */
@@ -221,5 +259,6 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
     @Override
     public void close() {
         background.shutdownNow();
+        fetchers.shutdownNow();
     }
 }

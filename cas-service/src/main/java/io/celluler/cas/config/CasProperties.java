@@ -33,12 +33,13 @@ import org.springframework.validation.annotation.Validated;
  * @param gc               garbage collection
  * @param s3               the S3-compatible API on the HTTP port
  * @param replication      copies on other cells, and repair of lost or corrupt chunks from them
+ * @param lifecycle        the worker that applies buckets' lifecycle rules
  */
 @Validated
 @ConfigurationProperties("celluler.cas")
 public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectSize, @NotNull DataSize readChunkSize,
         @NotNull @Valid Chunking chunking, @NotNull DataSize ingestPendingSize, @Min(1) int ioThreads, @NotNull @Valid Gc gc,
-        @NotNull @Valid S3 s3, @NotNull @Valid Replication replication) {
+        @NotNull @Valid S3 s3, @NotNull @Valid Replication replication, @NotNull @Valid Lifecycle lifecycle) {
 
     public CasProperties {
         if (maxObjectSize != null && maxObjectSize.toBytes() < 1) {
@@ -125,6 +126,13 @@ public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectS
         public boolean networked() {
             return networkAddress != null && !networkAddress.isBlank();
         }
+    }
+
+    /**
+     * @param interval time between passes of the lifecycle worker (S3 applies rules once a day; rules count whole days)
+     * @param batch    versions, markers and uploads acted on per rule and pass at most
+     */
+    public record Lifecycle(@NotNull Duration interval, @Min(1) int batch) {
     }
 
     /**

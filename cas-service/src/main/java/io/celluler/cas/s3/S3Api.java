@@ -26,6 +26,8 @@ import io.celluler.cas.object.ContentService;
 import io.celluler.cas.object.Ingest;
 import io.celluler.cas.object.Manifest;
 import io.celluler.cas.store.ChunkStore;
+import io.celluler.cas.store.LifecycleIndex;
+import io.celluler.cas.store.LifecycleRule;
 import io.celluler.cas.store.ObjectIndex;
 import io.celluler.cas.store.ObjectIndex.Bucket;
 import io.celluler.cas.store.ObjectIndex.ObjectRow;
@@ -70,22 +72,24 @@ public class S3Api extends OncePerRequestFilter {
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
     private static final HexFormat HEX = HexFormat.of();
     /** Sub-resources this API does not serve yet: answered 501 NotImplemented, never treated as a plain request. */
-    private static final List<String> NOT_BUILT = List.of("versioning", "lifecycle", "versions", "acl", "policy", "cors", "tagging", "website", "logging", "notification", "replication",
+    private static final List<String> NOT_BUILT = List.of("acl", "policy", "cors", "tagging", "website", "logging", "notification", "replication",
             "encryption", "object-lock", "retention", "legal-hold", "torrent", "restore", "select", "accelerate",
             "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls",
             "publicAccessBlock", "attributes");
 
     private final ContentService content;
     private final ObjectIndex objects;
+    private final LifecycleIndex lifecycle;
     private final S3Auth auth;
     private final String region;
     private final boolean enabled;
     private final ObjectMapper json = new ObjectMapper();
     private final Clock clock = Clock.systemUTC();
 
-    public S3Api(ContentService content, ObjectIndex objects, CasProperties props) {
+    public S3Api(ContentService content, ObjectIndex objects, LifecycleIndex lifecycle, CasProperties props) {
         this.content = content;
         this.objects = objects;
+        this.lifecycle = lifecycle;
         this.region = props.s3().region();
         this.enabled = props.s3().enabled();
         Map<String, S3Auth.Key> keys = new LinkedHashMap<>();
@@ -140,8 +144,8 @@ public class S3Api extends OncePerRequestFilter {
         String key = slash < 0 || slash == rest.length() - 1 ? null : rest.substring(slash + 1);
         for (Map.Entry<String, String> q : query) {
             if (NOT_BUILT.contains(q.getKey())) {
-                throw new S3Exception(501, "NotImplemented", "the ?" + q.getKey() + " sub-resource is not implemented yet in"
-                        + " celluler's cas-service (the CAS issue: versioning and lifecycle come next)");
+                throw new S3Exception(501, "NotImplemented", "the ?" + q.getKey() + " sub-resource is not implemented in"
+                        + " celluler's cas-service");
             }
         }
         if (key == null) {
@@ -187,6 +191,10 @@ public class S3Api extends OncePerRequestFilter {
 
     private void bucketRequest(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String name,
             List<Map.Entry<String, String>> query) throws IOException {
+        if (has(query, "versioning") || has(query, "lifecycle")) {
+            bucketConfiguration(req, res, ownBucket(who, name), query);
+            return;
+        }
         switch (req.getMethod()) {
             case "PUT" -> {
                 checkBucketName(name);
@@ -225,18 +233,82 @@ public class S3Api extends OncePerRequestFilter {
                 ownBucket(who, name);
                 if (has(query, "uploads")) {
                     listUploads(res, name);
+                } else if (has(query, "versions")) {
+                    S3Listings.versions(res, objects, name, query);
                 } else if (has(query, "location")) {
                     // S3 answers an empty constraint for us-east-1
                     xml(res, 200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" + S3Xml.NS + "\">"
                             + (region.equals("us-east-1") ? "" : region) + "</LocationConstraint>");
-                } else if ("2".equals(param(query, "list-type"))) {
-                    listObjects(res, name, query, true);
                 } else {
-                    listObjects(res, name, query, false);
+                    S3Listings.objects(res, objects, name, query, "2".equals(param(query, "list-type")));
                 }
             }
             default -> throw methodNotAllowed(req.getMethod(), "a bucket");
         }
+    }
+
+    /** {@code ?versioning} and {@code ?lifecycle} of a bucket: read, set, and (lifecycle) removed. */
+    private void bucketConfiguration(HttpServletRequest req, HttpServletResponse res, Bucket b,
+            List<Map.Entry<String, String>> query) throws IOException {
+        boolean versioning = has(query, "versioning");
+        switch (req.getMethod()) {
+            case "GET" -> {
+                if (versioning) {
+                    S3Xml x = new S3Xml().openRoot("VersioningConfiguration");
+                    if (!b.versioning().equals(ObjectIndex.OFF)) {
+                        x.text("Status", b.versioning());
+                    }
+                    xml(res, 200, x.close("VersioningConfiguration").build());
+                    return;
+                }
+                List<LifecycleRule> rules = lifecycle.rules(b.name());
+                if (rules.isEmpty()) {
+                    throw new S3Exception(404, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", b.name());
+                }
+                xml(res, 200, LifecycleXml.write(rules));
+            }
+            case "PUT" -> {
+                byte[] body = req.getInputStream().readNBytes(1 << 20);
+                if (body.length >= 1 << 20) {
+                    throw new S3Exception(400, "MalformedXML", "The configuration is larger than 1 MiB");
+                }
+                checkContentMd5(req, md5().digest(body));
+                if (versioning) {
+                    objects.setVersioning(b.name(), versioningStatus(body));
+                } else {
+                    lifecycle.setRules(b.name(), LifecycleXml.parse(body));
+                }
+                res.setStatus(200);
+            }
+            case "DELETE" -> {
+                if (versioning) {
+                    throw methodNotAllowed("DELETE", "a bucket's versioning (suspend it instead)");
+                }
+                lifecycle.setRules(b.name(), List.of());
+                res.setStatus(204);
+            }
+            default -> throw methodNotAllowed(req.getMethod(), "a bucket configuration");
+        }
+    }
+
+    private static String versioningStatus(byte[] body) {
+        org.w3c.dom.Element root = S3XmlBody.root(body, "VersioningConfiguration");
+        String status = null;
+        for (org.w3c.dom.Element e : S3XmlBody.children(root)) {
+            switch (e.getLocalName()) {
+                case "Status" -> status = e.getTextContent().trim();
+                case "MfaDelete", "MFADelete" -> {
+                    if (e.getTextContent().trim().equals("Enabled")) {
+                        throw new S3Exception(501, "NotImplemented", "MFA delete is not implemented");
+                    }
+                }
+                default -> throw S3XmlBody.malformed("Unexpected element " + e.getLocalName() + " in VersioningConfiguration");
+            }
+        }
+        if (!ObjectIndex.ENABLED.equals(status) && !ObjectIndex.SUSPENDED.equals(status)) {
+            throw S3XmlBody.malformed("Status must be Enabled or Suspended");
+        }
+        return status;
     }
 
     /** DeleteObjects: up to 1,000 keys in one request; each is deleted on its own (S3 reports per key). */
@@ -248,15 +320,36 @@ public class S3Api extends OncePerRequestFilter {
         checkContentMd5(req, md5().digest(body));
         DeleteRequest d = DeleteRequest.parse(body);
         S3Xml x = new S3Xml().openRoot("DeleteResult");
-        for (String key : d.keys()) {
+        for (DeleteRequest.Entry entry : d.objects()) {
+            String key = entry.key();
             if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
                 x.open("Error").text("Key", key).text("Code", "KeyTooLongError").text("Message", "Your key is too long")
                         .close("Error");
                 continue;
             }
-            objects.delete(bucket, key, clock.instant());
+            if (entry.versionId() != null && !validVersionId(entry.versionId())) {
+                x.open("Error").text("Key", key).text("VersionId", entry.versionId()).text("Code", "InvalidArgument")
+                        .text("Message", "Invalid version id specified").close("Error");
+                continue;
+            }
+            if (entry.versionId() != null) {
+                Optional<ObjectRow> gone = objects.deleteVersion(bucket, key, entry.versionId(), clock.instant());
+                if (!d.quiet()) {
+                    x.open("Deleted").text("Key", key).text("VersionId", entry.versionId());
+                    if (gone.isPresent() && gone.get().deleteMarker()) {
+                        x.text("DeleteMarker", "true").text("DeleteMarkerVersionId", entry.versionId());
+                    }
+                    x.close("Deleted");
+                }
+                continue;
+            }
+            ObjectIndex.Deleted deleted = objects.delete(bucket, key, clock.instant());
             if (!d.quiet()) {
-                x.open("Deleted").text("Key", key).close("Deleted");
+                x.open("Deleted").text("Key", key);
+                if (deleted.deleteMarker()) {
+                    x.text("DeleteMarker", "true").text("DeleteMarkerVersionId", deleted.versionId());
+                }
+                x.close("Deleted");
             }
         }
         xml(res, 200, x.close("DeleteResult").build());
@@ -287,122 +380,6 @@ public class S3Api extends OncePerRequestFilter {
         }
     }
 
-    private void listObjects(HttpServletResponse res, String bucket, List<Map.Entry<String, String>> query, boolean v2)
-            throws IOException {
-        String prefix = Optional.ofNullable(param(query, "prefix")).orElse("");
-        String delimiter = Optional.ofNullable(param(query, "delimiter")).orElse("");
-        int maxKeys = 1000;
-        String mk = param(query, "max-keys");
-        if (mk != null) {
-            try {
-                maxKeys = Math.min(1000, Integer.parseInt(mk));
-            } catch (NumberFormatException e) {
-                throw S3Exception.invalidArgument("max-keys must be a number");
-            }
-            if (maxKeys < 0) {
-                throw S3Exception.invalidArgument("max-keys must not be negative");
-            }
-        }
-        boolean urlEncode = "url".equals(param(query, "encoding-type"));
-        String start;
-        String token = v2 ? param(query, "continuation-token") : null;
-        if (v2) {
-            String startAfter = Optional.ofNullable(param(query, "start-after")).orElse("");
-            if (token != null) {
-                try {
-                    start = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
-                } catch (IllegalArgumentException e) {
-                    throw S3Exception.invalidArgument("The continuation token provided is incorrect");
-                }
-            } else {
-                start = startAfter;
-            }
-        } else {
-            start = Optional.ofNullable(param(query, "marker")).orElse("");
-        }
-        // walk the keys in order, folding those that share a prefix up to the delimiter into one common prefix
-        List<ObjectRow> contents = new ArrayList<>();
-        List<String> prefixes = new ArrayList<>();
-        String after = start;
-        boolean truncated = false;
-        String lastReturned = null;
-        outer:
-        while (contents.size() + prefixes.size() < maxKeys) {
-            List<ObjectRow> page = objects.list(bucket, prefix, after, 1000);
-            if (page.isEmpty()) {
-                break;
-            }
-            for (ObjectRow o : page) {
-                if (contents.size() + prefixes.size() >= maxKeys) {
-                    truncated = true;
-                    break outer;
-                }
-                after = o.key();
-                if (!delimiter.isEmpty()) {
-                    int d = o.key().indexOf(delimiter, prefix.length());
-                    if (d >= 0) {
-                        String common = o.key().substring(0, d + delimiter.length());
-                        if (prefixes.isEmpty() || !prefixes.get(prefixes.size() - 1).equals(common)) {
-                            prefixes.add(common);
-                        }
-                        lastReturned = common;
-                        // skip the rest of this common prefix: every key below it sorts before prefix + max char
-                        after = common + Character.toString(Character.MAX_CODE_POINT);
-                        continue outer;
-                    }
-                }
-                contents.add(o);
-                lastReturned = o.key();
-            }
-            if (page.size() < 1000) {
-                break;
-            }
-        }
-        if (!truncated && contents.size() + prefixes.size() >= maxKeys && maxKeys > 0) {
-            truncated = !objects.list(bucket, prefix, after, 1).isEmpty();
-        }
-        S3Xml x = new S3Xml().openRoot("ListBucketResult").text("Name", bucket).text("Prefix", enc(prefix, urlEncode));
-        if (v2) {
-            if (token != null) {
-                x.text("ContinuationToken", token);
-            }
-            if (param(query, "start-after") != null) {
-                x.text("StartAfter", enc(param(query, "start-after"), urlEncode));
-            }
-            x.text("KeyCount", contents.size() + prefixes.size());
-            if (truncated && lastReturned != null) {
-                x.text("NextContinuationToken", Base64.getUrlEncoder().withoutPadding()
-                        .encodeToString(after.getBytes(StandardCharsets.UTF_8)));
-            }
-        } else {
-            x.text("Marker", enc(start, urlEncode));
-            if (truncated && lastReturned != null && !delimiter.isEmpty()) {
-                x.text("NextMarker", enc(lastReturned, urlEncode));
-            }
-        }
-        x.text("MaxKeys", maxKeys);
-        if (!delimiter.isEmpty()) {
-            x.text("Delimiter", enc(delimiter, urlEncode));
-        }
-        if (urlEncode) {
-            x.text("EncodingType", "url");
-        }
-        x.text("IsTruncated", Boolean.toString(truncated));
-        for (ObjectRow o : contents) {
-            x.open("Contents").text("Key", enc(o.key(), urlEncode)).time("LastModified", o.createdAt())
-                    .text("ETag", "\"" + o.etag() + "\"").text("Size", o.sizeBytes()).text("StorageClass", "STANDARD")
-                    .close("Contents");
-        }
-        for (String p : prefixes) {
-            x.open("CommonPrefixes").text("Prefix", enc(p, urlEncode)).close("CommonPrefixes");
-        }
-        xml(res, 200, x.close("ListBucketResult").build());
-    }
-
-    private static String enc(String s, boolean url) {
-        return url ? SigV4.uriEncode(s).replace("%2F", "/") : s;
-    }
-
     // ---- objects ------------------------------------------------------------------------------------------------
 
     private void objectRequest(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String bucket,
@@ -410,7 +387,11 @@ public class S3Api extends OncePerRequestFilter {
         if (key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
             throw new S3Exception(400, "KeyTooLongError", "Your key is too long (at most " + MAX_KEY_BYTES + " bytes)", key);
         }
-        ownBucket(who, bucket);
+        Bucket b = ownBucket(who, bucket);
+        String versionId = param(query, "versionId");
+        if (versionId != null && !validVersionId(versionId)) {
+            throw S3Exception.invalidArgument("Invalid version id specified");
+        }
         String uploadId = param(query, "uploadId");
         if (uploadId != null || has(query, "uploads")) {
             multipart(req, res, who, bucket, key, uploadId, query);
@@ -425,19 +406,33 @@ public class S3Api extends OncePerRequestFilter {
                     copyObject(req, res, who, bucket, key);
                     return;
                 }
-                putObject(req, res, who, bucket, key);
+                putObject(req, res, who, b, key);
             }
-            case "GET", "HEAD" -> getObject(req, res, bucket, key, req.getMethod().equals("HEAD"));
+            case "GET", "HEAD" -> getObject(req, res, b, key, versionId, req.getMethod().equals("HEAD"));
             case "DELETE" -> {
-                objects.delete(bucket, key, clock.instant());
+                if (versionId != null) {
+                    objects.deleteVersion(bucket, key, versionId, clock.instant()).ifPresent(gone -> {
+                        if (gone.deleteMarker()) {
+                            res.setHeader("x-amz-delete-marker", "true");
+                        }
+                    });
+                    res.setHeader(VERSION_ID, versionId);
+                } else {
+                    ObjectIndex.Deleted deleted = objects.delete(bucket, key, clock.instant());
+                    if (deleted.deleteMarker()) {
+                        res.setHeader("x-amz-delete-marker", "true");
+                        res.setHeader(VERSION_ID, deleted.versionId());
+                    }
+                }
                 res.setStatus(204);
             }
             default -> throw methodNotAllowed(req.getMethod(), "an object");
         }
     }
 
-    private void putObject(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String bucket, String key)
+    private void putObject(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, Bucket b, String key)
             throws IOException {
+        String bucket = b.name();
         Map<String, String> meta = userMetadata(req);
         String contentType = Optional.ofNullable(req.getContentType()).orElse("binary/octet-stream");
         Ingest upload = receive(req, who, key, content.maxObjectSizeBytes());
@@ -447,6 +442,7 @@ public class S3Api extends OncePerRequestFilter {
             ObjectRow row = objects.put(bucket, key, stored.manifest(), stored.md5Hex(), contentType,
                     meta.isEmpty() ? null : json.writeValueAsString(meta), clock.instant());
             res.setHeader("ETag", "\"" + row.etag() + "\"");
+            versionHeader(res, b, row);
             res.setStatus(200);
         } finally {
             upload.close();
@@ -460,15 +456,18 @@ public class S3Api extends OncePerRequestFilter {
      */
     private void copyObject(HttpServletRequest req, HttpServletResponse res, S3Auth.Principal who, String bucket, String key)
             throws IOException {
-        String source = SigV4.percentDecode(req.getHeader("x-amz-copy-source"));
+        String source = req.getHeader("x-amz-copy-source");
+        String sourceVersion = null;
         int q = source.indexOf('?');
         if (q >= 0) {
-            if (!source.substring(q + 1).equals("versionId=null")) {
-                throw new S3Exception(501, "NotImplemented", "copying a version other than the current one needs bucket versioning,"
-                        + " which is not implemented yet");
+            String param = source.substring(q + 1);
+            if (!param.startsWith("versionId=") || !validVersionId(param.substring("versionId=".length()))) {
+                throw S3Exception.invalidArgument("x-amz-copy-source: only ?versionId=<a version id> may follow the key");
             }
+            sourceVersion = param.substring("versionId=".length());
             source = source.substring(0, q);
         }
+        source = SigV4.percentDecode(source);
         if (source.startsWith("/")) {
             source = source.substring(1);
         }
@@ -479,12 +478,22 @@ public class S3Api extends OncePerRequestFilter {
         String fromBucket = source.substring(0, slash);
         String fromKey = source.substring(slash + 1);
         ownBucket(who, fromBucket);
-        ObjectRow from = objects.object(fromBucket, fromKey).orElseThrow(() -> S3Exception.noSuchKey(fromKey));
+        ObjectRow from;
+        if (sourceVersion == null) {
+            from = objects.object(fromBucket, fromKey).orElseThrow(() -> S3Exception.noSuchKey(fromKey));
+        } else {
+            from = objects.version(fromBucket, fromKey, sourceVersion).orElseThrow(() -> noSuchVersion(fromKey));
+            if (from.deleteMarker()) {
+                throw S3Exception.invalidArgument("The source of a copy request may not specifically refer to a delete marker by"
+                        + " version id.");
+            }
+            res.setHeader("x-amz-copy-source-version-id", sourceVersion);
+        }
         String directive = Optional.ofNullable(req.getHeader("x-amz-metadata-directive")).orElse("COPY");
         if (!directive.equals("COPY") && !directive.equals("REPLACE")) {
             throw S3Exception.invalidArgument("x-amz-metadata-directive must be COPY or REPLACE");
         }
-        if (fromBucket.equals(bucket) && fromKey.equals(key) && directive.equals("COPY")) {
+        if (fromBucket.equals(bucket) && fromKey.equals(key) && directive.equals("COPY") && sourceVersion == null) {
             throw new S3Exception(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to"
                     + " itself without changing the object's metadata, storage class, website redirect location or encryption"
                     + " attributes.");
@@ -499,6 +508,7 @@ public class S3Api extends OncePerRequestFilter {
         Manifest m = content.manifest(from.manifestRoot()).orElseThrow(() ->
                 new S3Exception(503, "ServiceUnavailable", "the source object's manifest is missing on this cell")).manifest();
         ObjectRow row = objects.put(bucket, key, m, from.etag(), contentType, meta, clock.instant());
+        versionHeader(res, objects.bucket(bucket).orElseThrow(() -> S3Exception.noSuchBucket(bucket)), row);
         xml(res, 200, new S3Xml().openRoot("CopyObjectResult").time("LastModified", row.createdAt())
                 .text("ETag", "\"" + row.etag() + "\"").close("CopyObjectResult").build());
     }
@@ -664,6 +674,7 @@ public class S3Api extends OncePerRequestFilter {
         Optional<ObjectRow> row = objects.complete(u.uploadId(), stored -> assemble(listed, stored), clock.instant());
         ObjectRow o = row.orElseThrow(() -> new S3Exception(404, "NoSuchUpload", "The specified multipart upload does not exist.",
                 u.uploadId()));
+        objects.bucket(u.bucket()).ifPresent(b -> versionHeader(res, b, o));
         xml(res, 200, new S3Xml().openRoot("CompleteMultipartUploadResult").text("Location", "/" + u.bucket() + "/" + u.key())
                 .text("Bucket", u.bucket()).text("Key", u.key()).text("ETag", "\"" + o.etag() + "\"")
                 .close("CompleteMultipartUploadResult").build());
@@ -725,9 +736,22 @@ public class S3Api extends OncePerRequestFilter {
         xml(res, 200, x.close("ListMultipartUploadsResult").build());
     }
 
-    private void getObject(HttpServletRequest req, HttpServletResponse res, String bucket, String key, boolean head)
+    private void getObject(HttpServletRequest req, HttpServletResponse res, Bucket b, String key, String versionId, boolean head)
             throws IOException {
-        ObjectRow o = objects.object(bucket, key).orElseThrow(() -> S3Exception.noSuchKey(key));
+        ObjectRow o;
+        if (versionId == null) {
+            o = objects.latest(b.name(), key).orElseThrow(() -> S3Exception.noSuchKey(key));
+            if (o.deleteMarker()) {
+                throw S3Exception.noSuchKey(key).withHeader("x-amz-delete-marker", "true").withHeader(VERSION_ID, o.versionId());
+            }
+        } else {
+            o = objects.version(b.name(), key, versionId).orElseThrow(() -> noSuchVersion(key));
+            if (o.deleteMarker()) {
+                throw methodNotAllowed(req.getMethod(), "a delete marker").withHeader("x-amz-delete-marker", "true")
+                        .withHeader(VERSION_ID, o.versionId());
+            }
+        }
+        versionHeader(res, b, o);
         String etag = "\"" + o.etag() + "\"";
         String ifNoneMatch = req.getHeader("If-None-Match");
         String ifMatch = req.getHeader("If-Match");
@@ -838,15 +862,34 @@ public class S3Api extends OncePerRequestFilter {
 
     // ---- plumbing -----------------------------------------------------------------------------------------------
 
+    static final String VERSION_ID = "x-amz-version-id";
+    private static final Pattern VERSION_ID_FORMAT = Pattern.compile("null|[0-9a-f]{32}");
+
+    /** A version id this API could have given: {@value ObjectIndex#NULL_VERSION} or 32 hex digits. */
+    static boolean validVersionId(String id) {
+        return VERSION_ID_FORMAT.matcher(id).matches();
+    }
+
+    /** S3 names the version written or read in versioned buckets (also "null" once versioning was ever set). */
+    private static void versionHeader(HttpServletResponse res, Bucket b, ObjectRow o) {
+        if (!b.versioning().equals(ObjectIndex.OFF)) {
+            res.setHeader(VERSION_ID, o.versionId());
+        }
+    }
+
+    private static S3Exception noSuchVersion(String key) {
+        return new S3Exception(404, "NoSuchVersion", "The specified version does not exist.", key);
+    }
+
     private static S3Exception methodNotAllowed(String method, String what) {
         return new S3Exception(405, "MethodNotAllowed", "The specified method (" + method + ") is not allowed against " + what);
     }
 
-    private static boolean has(List<Map.Entry<String, String>> query, String name) {
+    static boolean has(List<Map.Entry<String, String>> query, String name) {
         return query.stream().anyMatch(e -> e.getKey().equals(name));
     }
 
-    private static String param(List<Map.Entry<String, String>> query, String name) {
+    static String param(List<Map.Entry<String, String>> query, String name) {
         return query.stream().filter(e -> e.getKey().equals(name)).map(Map.Entry::getValue).findFirst().orElse(null);
     }
 
@@ -876,7 +919,7 @@ public class S3Api extends OncePerRequestFilter {
         return out;
     }
 
-    private static void xml(HttpServletResponse res, int status, String body) throws IOException {
+    static void xml(HttpServletResponse res, int status, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         res.setStatus(status);
         res.setContentType("application/xml");
@@ -890,6 +933,7 @@ public class S3Api extends OncePerRequestFilter {
         }
         res.reset();
         res.setHeader("x-amz-request-id", requestId);
+        e.headers().forEach(res::setHeader);
         S3Xml x = new S3Xml().open("Error").text("Code", e.code()).text("Message", e.getMessage());
         if (e.code().equals("NoSuchBucket") || e.code().startsWith("Bucket") || e.code().equals("InvalidBucketName")) {
             x.text("BucketName", e.resource() == null ? "" : e.resource());

@@ -9,6 +9,7 @@ public class S3Exception extends RuntimeException {
     private final int status;
     private final String code;
     private final String resource;
+    private final java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
 
     public S3Exception(int status, String code, String message, String resource) {
         super(message);
@@ -27,6 +28,16 @@ public class S3Exception extends RuntimeException {
 
     public String code() {
         return code;
+    }
+
+    /** Adds a header the error answer carries (e.g. {@code x-amz-delete-marker} on a deleted object's 404). */
+    public S3Exception withHeader(String name, String value) {
+        headers.put(name, value);
+        return this;
+    }
+
+    public java.util.Map<String, String> headers() {
+        return headers;
     }
 
     /** The bucket or object the error is about, or null. */

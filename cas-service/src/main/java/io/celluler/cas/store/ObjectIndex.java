@@ -1,8 +1,10 @@
 package io.celluler.cas.store;
 
 import java.sql.Connection;
+import java.security.SecureRandom;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
@@ -31,13 +33,28 @@ public class ObjectIndex {
     public record Bucket(String name, String tenant, Instant createdAt, String versioning, int replicationFactor) {
     }
 
-    public record ObjectRow(String bucket, String key, String versionId, String manifestRoot, long sizeBytes, String etag,
-            String contentType, String userMetadataJson, Instant createdAt) {
+    /** Bucket versioning states, as S3 names them ({@code Off}: never enabled). */
+    public static final String OFF = "Off";
+    public static final String ENABLED = "Enabled";
+    public static final String SUSPENDED = "Suspended";
+
+    /**
+     * One version of an object: content, or a delete marker ({@code manifestRoot} null). {@code id} orders the
+     * versions of a key (higher is newer).
+     */
+    public record ObjectRow(long id, String bucket, String key, String versionId, boolean latest, boolean deleteMarker,
+            String manifestRoot, long sizeBytes, String etag, String contentType, String userMetadataJson, Instant createdAt) {
     }
 
-    private static final RowMapper<ObjectRow> OBJECT = (rs, i) -> new ObjectRow(rs.getString("bucket"), rs.getString("object_key"),
-            rs.getString("version_id"), rs.getString("manifest_root"), rs.getLong("size_bytes"), rs.getString("etag"),
-            rs.getString("content_type"), rs.getString("user_metadata"), rs.getTimestamp("created_at").toInstant());
+    /** What a delete without a version id did: the delete marker it added (versioned buckets), or nothing. */
+    public record Deleted(boolean deleteMarker, String versionId) {
+    }
+
+    static final RowMapper<ObjectRow> OBJECT = (rs, i) -> new ObjectRow(rs.getLong("id"), rs.getString("bucket"),
+            rs.getString("object_key"), rs.getString("version_id"), rs.getBoolean("is_latest"), rs.getBoolean("delete_marker"),
+            rs.getString("manifest_root"), rs.getLong("size_bytes"), rs.getString("etag"), rs.getString("content_type"),
+            rs.getString("user_metadata"), rs.getTimestamp("created_at").toInstant());
+    private static final SecureRandom VERSION_IDS = new SecureRandom();
 
     private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning, replication_factor FROM bucket";
     private static final RowMapper<Bucket> BUCKET = (rs, i) -> new Bucket(rs.getString(1), rs.getString(2),
@@ -85,6 +102,14 @@ public class ObjectIndex {
         }
     }
 
+    /** Turns versioning on ({@value #ENABLED}) or suspends it ({@value #SUSPENDED}); false when the bucket is gone. */
+    public boolean setVersioning(String bucket, String status) {
+        if (!ENABLED.equals(status) && !SUSPENDED.equals(status)) {
+            throw new IllegalArgumentException("versioning is Enabled or Suspended, not " + status);
+        }
+        return jdbc.update("UPDATE bucket SET versioning = ? WHERE name = ?", status, bucket) == 1;
+    }
+
     /** Deletes an empty bucket; false when it still holds objects. */
     public boolean deleteBucket(String name) {
         return Boolean.TRUE.equals(tx.execute(status -> {
@@ -100,14 +125,27 @@ public class ObjectIndex {
 
     // ---- objects ------------------------------------------------------------------------------------------------
 
+    /** The current version of an object, unless it is a delete marker (or there is none). */
     public Optional<ObjectRow> object(String bucket, String key) {
-        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND object_key = ? AND is_latest AND NOT delete_marker",
-                OBJECT, bucket, key).stream().findFirst();
+        return latest(bucket, key).filter(o -> !o.deleteMarker());
+    }
+
+    /** The latest version of an object, a delete marker included. */
+    public Optional<ObjectRow> latest(String bucket, String key) {
+        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND latest_key = ?", OBJECT, bucket, key).stream()
+                .findFirst();
+    }
+
+    /** One version of an object by its id ({@value #NULL_VERSION} for the version of an unversioned write). */
+    public Optional<ObjectRow> version(String bucket, String key, String versionId) {
+        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", OBJECT, bucket,
+                key, versionId).stream().findFirst();
     }
 
     /**
-     * Puts (or overwrites) an object whose content is stored already: one reference on the manifest, and the
-     * replaced content's reference released, in one transaction. Durable when it returns.
+     * Puts an object whose content is stored already: a new latest version (versioning enabled), or the version
+     * {@value #NULL_VERSION} replaced (never versioned, or suspended); one reference on the manifest, the replaced
+     * content's released, in one transaction. Durable when it returns.
      */
     public ObjectRow put(String bucket, String key, Manifest m, String etag, String contentType, String userMetadataJson,
             Instant now) {
@@ -115,20 +153,111 @@ public class ObjectIndex {
         return ContentIndex.retrying(() -> tx.execute(status -> replaceObject(bucket, key, m, etag, contentType, userMetadataJson, at)));
     }
 
-    /** Inside a transaction: the object now names {@code m} (one reference more), the content it named before one less. */
+    /** Inside a transaction: the object now names {@code m} (one reference more). */
     private ObjectRow replaceObject(String bucket, String key, Manifest m, String etag, String contentType,
             String userMetadataJson, Instant at) {
         content.addManifestReference(m, at);
         Integer factor = jdbc.queryForObject("SELECT replication_factor FROM bucket WHERE name = ?", Integer.class, bucket);
         content.requireCopies(m.root(), factor == null ? 1 : factor, at);
-        List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND"
-                + " object_key = ? AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
-        jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key, NULL_VERSION);
-        replaced.forEach(root -> content.releaseManifestReference(root, at));
-        jdbc.update("INSERT INTO object_version (bucket, object_key, version_id, is_latest, delete_marker, manifest_root,"
-                        + " size_bytes, etag, content_type, user_metadata, created_at) VALUES (?, ?, ?, TRUE, FALSE, ?, ?, ?, ?, ?, ?)",
-                bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, Timestamp.from(at));
-        return new ObjectRow(bucket, key, NULL_VERSION, m.root(), m.sizeBytes(), etag, contentType, userMetadataJson, at);
+        return addVersion(bucket, key, m, etag, contentType, userMetadataJson, at);
+    }
+
+    /**
+     * Inside a transaction: a new latest version of {@code key} — content, or a delete marker when {@code m} is
+     * null — as the bucket's versioning says: a new version id when enabled, else the version
+     * {@value #NULL_VERSION}, which replaces the earlier null version (its content's reference released).
+     */
+    private ObjectRow addVersion(String bucket, String key, Manifest m, String etag, String contentType, String userMetadataJson,
+            Instant at) {
+        String versioning = jdbc.queryForObject("SELECT versioning FROM bucket WHERE name = ?", String.class, bucket);
+        String versionId = ENABLED.equals(versioning) ? newVersionId() : NULL_VERSION;
+        if (versionId.equals(NULL_VERSION)) {
+            List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND"
+                    + " object_key = ? AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
+            jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key, NULL_VERSION);
+            replaced.forEach(root -> content.releaseManifestReference(root, at));
+        }
+        jdbc.update("UPDATE object_version SET is_latest = FALSE, latest_key = NULL WHERE bucket = ? AND latest_key = ?", bucket, key);
+        boolean marker = m == null;
+        jdbc.update("INSERT INTO object_version (bucket, object_key, version_id, is_latest, latest_key, delete_marker, manifest_root,"
+                        + " size_bytes, etag, content_type, user_metadata, created_at) VALUES (?, ?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?)",
+                bucket, key, versionId, key, marker, marker ? null : m.root(), marker ? 0 : m.sizeBytes(), marker ? "" : etag,
+                contentType, userMetadataJson, Timestamp.from(at));
+        return version(bucket, key, versionId).orElseThrow();
+    }
+
+    private static String newVersionId() {
+        byte[] b = new byte[16];
+        VERSION_IDS.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /**
+     * Deletes an object as S3 does without a version id: in a bucket never versioned, the object goes (its content's
+     * reference released); in a versioned one, a delete marker becomes its latest version (with version id
+     * {@value #NULL_VERSION}, replacing the null version, when versioning is suspended).
+     */
+    public Deleted delete(String bucket, String key, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        return ContentIndex.retrying(() -> tx.execute(status -> {
+            String versioning = jdbc.queryForObject("SELECT versioning FROM bucket WHERE name = ?", String.class, bucket);
+            if (!OFF.equals(versioning)) {
+                return new Deleted(true, addVersion(bucket, key, null, null, null, null, at).versionId());
+            }
+            List<String> roots = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND object_key = ?"
+                    + " AND manifest_root IS NOT NULL", String.class, bucket, key);
+            jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ?", bucket, key);
+            roots.forEach(root -> content.releaseManifestReference(root, at));
+            return new Deleted(false, null);
+        }));
+    }
+
+    /**
+     * Removes one version for good (its content's reference released); when it was the latest, the next newest
+     * version becomes the latest. Empty when there is no such version.
+     */
+    public Optional<ObjectRow> deleteVersion(String bucket, String key, String versionId, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        return ContentIndex.retrying(() -> tx.execute(status -> {
+            Optional<ObjectRow> row = jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?"
+                    + " FOR UPDATE", OBJECT, bucket, key, versionId).stream().findFirst();
+            row.ifPresent(r -> {
+                jdbc.update("DELETE FROM object_version WHERE id = ?", r.id());
+                if (r.manifestRoot() != null) {
+                    content.releaseManifestReference(r.manifestRoot(), at);
+                }
+                if (r.latest()) {
+                    jdbc.update("UPDATE object_version SET is_latest = TRUE, latest_key = object_key WHERE id = (SELECT MAX(id)"
+                            + " FROM object_version WHERE bucket = ? AND object_key = ?)", bucket, key);
+                }
+            });
+            return row;
+        }));
+    }
+
+    /**
+     * Current objects of a bucket whose key starts with {@code prefix} and sorts after {@code after}, in key order,
+     * at most {@code limit}.
+     */
+    public List<ObjectRow> list(String bucket, String prefix, String after, int limit) {
+        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND is_latest AND NOT delete_marker"
+                        + " AND object_key LIKE ? ESCAPE '\\' AND " + keyOrder + " > ? ORDER BY " + keyOrder + " LIMIT " + limit,
+                OBJECT, bucket, like(prefix), after);
+    }
+
+    /**
+     * Every version (delete markers too) of the keys starting with {@code prefix}, in key order and newest first per
+     * key, from after the version {@code afterId} of key {@code afterKey} ({@code Long.MIN_VALUE}: after that whole
+     * key), at most {@code limit}.
+     */
+    public List<ObjectRow> versions(String bucket, String prefix, String afterKey, long afterId, int limit) {
+        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND object_key LIKE ? ESCAPE '\\' AND (" + keyOrder
+                        + " > ? OR (object_key = ? AND id < ?)) ORDER BY " + keyOrder + ", id DESC LIMIT " + limit,
+                OBJECT, bucket, like(prefix), afterKey, afterKey, afterId);
+    }
+
+    static String like(String prefix) {
+        return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
     }
 
     // ---- multipart uploads ----------------------------------------------------------------------------------
@@ -229,29 +358,5 @@ public class ObjectIndex {
 
     /** What a completion names: the object's manifest and its ETag. */
     public record Completed(Manifest manifest, String etag) {
-    }
-
-    /** Deletes an object (S3 answers 204 whether it existed or not); true when there was one. */
-    public boolean delete(String bucket, String key, Instant now) {
-        Instant at = ContentIndex.micros(now);
-        return Boolean.TRUE.equals(tx.execute(status -> {
-            List<String> roots = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND object_key = ?"
-                    + " AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
-            int n = jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key,
-                    NULL_VERSION);
-            roots.forEach(root -> content.releaseManifestReference(root, at));
-            return n > 0;
-        }));
-    }
-
-    /**
-     * Current objects of a bucket whose key starts with {@code prefix} and sorts after {@code after}, in key order,
-     * at most {@code limit}.
-     */
-    public List<ObjectRow> list(String bucket, String prefix, String after, int limit) {
-        String escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
-        return jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND is_latest AND NOT delete_marker"
-                        + " AND object_key LIKE ? ESCAPE '\\' AND " + keyOrder + " > ? ORDER BY " + keyOrder + " LIMIT " + limit,
-                OBJECT, bucket, escaped + "%", after);
     }
 }

@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -31,7 +32,15 @@ import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.DeleteObjectResponse;
+import software.amazon.awssdk.services.s3.model.ExpirationStatus;
+import software.amazon.awssdk.services.s3.model.LifecycleRule;
+import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
+import software.amazon.awssdk.services.s3.model.ObjectVersion;
+import software.amazon.awssdk.services.s3.model.TransitionStorageClass;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
@@ -39,6 +48,8 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 import io.celluler.cas.replication.Replicator;
+import io.celluler.cas.lifecycle.LifecycleWorker;
+import io.celluler.cas.store.ContentIndex;
 import io.celluler.cas.store.ObjectIndex;
 
 /**
@@ -139,7 +150,7 @@ class S3ApiIT {
         assertS3Error(() -> s3.headBucket(b -> b.bucket("bad-factor")), 404, null);
         // an object of the bucket is content wanted in three copies
         s3.putObject(b -> b.bucket("triple").key("k"), RequestBody.fromString("kept thrice"));
-        String root = context.getBean(ObjectIndex.class).object("triple", "k").orElseThrow().manifestRoot();
+        String root = objects().object("triple", "k").orElseThrow().manifestRoot();
         assertThat(context.getBean(Replicator.class).factorOf(root)).isEqualTo(3);
     }
 
@@ -341,7 +352,7 @@ class S3ApiIT {
                 "KeyTooLongError");
         assertS3Error(() -> s3.putObject(b -> b.bucket("mine").key("big"), RequestBody.fromBytes(new byte[65 << 20])), 400,
                 "EntityTooLarge");
-        assertS3Error(() -> s3.getBucketVersioning(b -> b.bucket("mine")), 501, "NotImplemented");
+        assertS3Error(() -> s3.getBucketAcl(b -> b.bucket("mine")), 501, "NotImplemented");
         assertThat(s3.listObjectsV2(b -> b.bucket("mine")).contents()).isEmpty(); // nothing partial was stored
 
         // without any signature, and with a malformed header: XML errors, not 500s
@@ -387,6 +398,184 @@ class S3ApiIT {
             assertThat(http.send(HttpRequest.newBuilder(shortLived).GET().build(), HttpResponse.BodyHandlers.ofString()).body())
                     .contains("Request has expired");
         }
+    }
+
+    @Test
+    void versionedBucketsKeepEveryVersionAndDeleteMarkers() {
+        s3.createBucket(b -> b.bucket("history"));
+        assertThat(s3.getBucketVersioning(b -> b.bucket("history")).status()).isNull();
+        s3.putObject(b -> b.bucket("history").key("k"), RequestBody.fromString("before versioning"));
+        s3.putBucketVersioning(b -> b.bucket("history").versioningConfiguration(c -> c.status(BucketVersioningStatus.ENABLED)));
+        assertThat(s3.getBucketVersioning(b -> b.bucket("history")).status()).isEqualTo(BucketVersioningStatus.ENABLED);
+
+        String v1 = s3.putObject(b -> b.bucket("history").key("k"), RequestBody.fromString("one")).versionId();
+        String v2 = s3.putObject(b -> b.bucket("history").key("k"), RequestBody.fromString("two")).versionId();
+        assertThat(v1).matches("[0-9a-f]{32}").isNotEqualTo(v2);
+        ResponseBytes<GetObjectResponse> latest = s3.getObjectAsBytes(b -> b.bucket("history").key("k"));
+        assertThat(latest.asUtf8String()).isEqualTo("two");
+        assertThat(latest.response().versionId()).isEqualTo(v2);
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("history").key("k").versionId(v1)).asUtf8String()).isEqualTo("one");
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("history").key("k").versionId("null")).asUtf8String())
+                .isEqualTo("before versioning");
+
+        // a delete hides the key behind a marker; every version stays
+        DeleteObjectResponse deleted = s3.deleteObject(b -> b.bucket("history").key("k"));
+        assertThat(deleted.deleteMarker()).isTrue();
+        String marker = deleted.versionId();
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("history").key("k")), 404, "NoSuchKey");
+        assertThat(s3.listObjectsV2(b -> b.bucket("history")).contents()).isEmpty();
+        ListObjectVersionsResponse all = s3.listObjectVersions(b -> b.bucket("history"));
+        assertThat(all.deleteMarkers()).singleElement().satisfies(m -> {
+            assertThat(m.versionId()).isEqualTo(marker);
+            assertThat(m.isLatest()).isTrue();
+        });
+        assertThat(all.versions()).extracting(ObjectVersion::versionId).containsExactly(v2, v1, "null");
+        assertThat(all.versions()).noneMatch(ObjectVersion::isLatest);
+
+        // removing the marker brings the object back; removing the newest version makes the one before current
+        s3.deleteObject(b -> b.bucket("history").key("k").versionId(marker));
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("history").key("k")).asUtf8String()).isEqualTo("two");
+        String root2 = objects().version("history", "k", v2).orElseThrow().manifestRoot();
+        s3.deleteObject(b -> b.bucket("history").key("k").versionId(v2));
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("history").key("k")).asUtf8String()).isEqualTo("one");
+        assertThat(context.getBean(ContentIndex.class).manifest(root2).orElseThrow().refCount())
+                .as("a version removed for good releases its content").isZero();
+
+        // a copy of an older version; then suspended: writes replace the version "null"
+        var copy = s3.copyObject(b -> b.sourceBucket("history").sourceKey("k").sourceVersionId("null")
+                .destinationBucket("history").destinationKey("copy"));
+        assertThat(copy.copySourceVersionId()).isEqualTo("null");
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("history").key("copy")).asUtf8String()).isEqualTo("before versioning");
+        s3.putBucketVersioning(b -> b.bucket("history").versioningConfiguration(c -> c.status(BucketVersioningStatus.SUSPENDED)));
+        assertThat(s3.putObject(b -> b.bucket("history").key("k"), RequestBody.fromString("three")).versionId()).isEqualTo("null");
+        assertThat(s3.putObject(b -> b.bucket("history").key("k"), RequestBody.fromString("four")).versionId()).isEqualTo("null");
+        assertThat(s3.listObjectVersions(b -> b.bucket("history").prefix("k")).versions()).extracting(ObjectVersion::versionId)
+                .containsExactly("null", v1);
+
+        // paging through versions two at a time sees each once
+        List<String> seen = new ArrayList<>();
+        String keyMarker = null;
+        String versionMarker = null;
+        for (int page = 0; page < 10; page++) {
+            String km = keyMarker;
+            String vm = versionMarker;
+            ListObjectVersionsResponse r = s3.listObjectVersions(b -> b.bucket("history").maxKeys(2).keyMarker(km).versionIdMarker(vm));
+            r.versions().forEach(v -> seen.add(v.key() + "@" + v.versionId()));
+            if (!r.isTruncated()) {
+                break;
+            }
+            keyMarker = r.nextKeyMarker();
+            versionMarker = r.nextVersionIdMarker();
+        }
+        assertThat(seen).containsExactly("copy@" + copy.versionId(), "k@null", "k@" + v1);
+
+        // bad and unknown version ids; a bucket with versions left is not empty
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("history").key("k").versionId("nope")), 400, "InvalidArgument");
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("history").key("k").versionId("0".repeat(32))), 404, "NoSuchVersion");
+        var multi = s3.deleteObjects(b -> b.bucket("history").delete(d -> d.objects(
+                ObjectIdentifier.builder().key("k").versionId(v1).build(),
+                ObjectIdentifier.builder().key("k").versionId("null").build(),
+                ObjectIdentifier.builder().key("copy").build())));
+        assertThat(multi.deleted()).hasSize(3);
+        assertThat(multi.deleted().get(2).deleteMarker()).as("suspended: a null delete marker").isTrue();
+        assertS3Error(() -> s3.deleteBucket(b -> b.bucket("history")), 409, "BucketNotEmpty");
+    }
+
+    @Test
+    void lifecycleRulesExpireObjectsVersionsMarkersAndStaleUploads() {
+        s3.createBucket(b -> b.bucket("aging"));
+        assertS3Error(() -> s3.getBucketLifecycleConfiguration(b -> b.bucket("aging")), 404, "NoSuchLifecycleConfiguration");
+        List<LifecycleRule> rules = List.of(
+                LifecycleRule.builder().id("logs").filter(f -> f.prefix("logs/")).status(ExpirationStatus.ENABLED)
+                        .expiration(e -> e.days(1)).abortIncompleteMultipartUpload(a -> a.daysAfterInitiation(1)).build(),
+                LifecycleRule.builder().id("old-versions").filter(f -> f.prefix("v/")).status(ExpirationStatus.ENABLED)
+                        .noncurrentVersionExpiration(n -> n.noncurrentDays(1).newerNoncurrentVersions(1)).build(),
+                LifecycleRule.builder().id("markers").filter(f -> f.prefix("")).status(ExpirationStatus.ENABLED)
+                        .expiration(e -> e.expiredObjectDeleteMarker(true)).build(),
+                LifecycleRule.builder().id("off").filter(f -> f.prefix("")).status(ExpirationStatus.DISABLED)
+                        .expiration(e -> e.days(1)).build());
+        s3.putBucketLifecycleConfiguration(b -> b.bucket("aging").lifecycleConfiguration(c -> c.rules(rules)));
+        assertThat(s3.getBucketLifecycleConfiguration(b -> b.bucket("aging")).rules()).isEqualTo(rules);
+
+        s3.putObject(b -> b.bucket("aging").key("logs/a"), RequestBody.fromString("a"));
+        s3.putObject(b -> b.bucket("aging").key("keep/b"), RequestBody.fromString("b"));
+        String upload = s3.createMultipartUpload(b -> b.bucket("aging").key("logs/big")).uploadId();
+        LifecycleWorker worker = context.getBean(LifecycleWorker.class);
+        Instant now = Instant.now();
+        assertThat(worker.runPass(now)).isEqualTo(new LifecycleWorker.Pass(0, 0, 0, 0));
+
+        // two days on: the log and the stale upload go, the other key stays (the disabled rule does nothing)
+        assertThat(worker.runPass(now.plus(Duration.ofDays(2)))).isEqualTo(new LifecycleWorker.Pass(1, 0, 0, 1));
+        assertS3Error(() -> s3.getObjectAsBytes(b -> b.bucket("aging").key("logs/a")), 404, "NoSuchKey");
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("aging").key("keep/b")).asUtf8String()).isEqualTo("b");
+        assertS3Error(() -> s3.listParts(b -> b.bucket("aging").key("logs/big").uploadId(upload)), 404, "NoSuchUpload");
+
+        // versioned: noncurrent versions beyond the newest one go; a delete marker left alone goes
+        s3.putBucketVersioning(b -> b.bucket("aging").versioningConfiguration(c -> c.status(BucketVersioningStatus.ENABLED)));
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int n = i;
+            ids.add(s3.putObject(b -> b.bucket("aging").key("v/x"), RequestBody.fromString("x" + n)).versionId());
+        }
+        String lone = s3.putObject(b -> b.bucket("aging").key("gone"), RequestBody.fromString("g")).versionId();
+        s3.deleteObject(b -> b.bucket("aging").key("gone").versionId(lone));
+        s3.deleteObject(b -> b.bucket("aging").key("gone")); // a marker over nothing
+        assertThat(worker.runPass(now.plus(Duration.ofDays(3)))).isEqualTo(new LifecycleWorker.Pass(0, 2, 1, 0));
+        assertThat(s3.listObjectVersions(b -> b.bucket("aging").prefix("v/")).versions()).extracting(ObjectVersion::versionId)
+                .containsExactly(ids.get(3), ids.get(2));
+        assertThat(s3.listObjectVersions(b -> b.bucket("aging").prefix("gone")).deleteMarkers()).isEmpty();
+
+        // what is not supported, and what is malformed, is said so
+        assertS3Error(() -> s3.putBucketLifecycleConfiguration(b -> b.bucket("aging").lifecycleConfiguration(c -> c.rules(
+                LifecycleRule.builder().id("cold").filter(f -> f.prefix("")).status(ExpirationStatus.ENABLED)
+                        .transitions(t -> t.days(30).storageClass(TransitionStorageClass.GLACIER)).build()))), 501, "NotImplemented");
+        assertS3Error(() -> s3.putBucketLifecycleConfiguration(b -> b.bucket("aging").lifecycleConfiguration(c -> c.rules(
+                LifecycleRule.builder().id("zero").filter(f -> f.prefix("")).status(ExpirationStatus.ENABLED)
+                        .expiration(e -> e.days(0)).build()))), 400, "InvalidArgument");
+        assertS3Error(() -> s3.putBucketLifecycleConfiguration(b -> b.bucket("aging").lifecycleConfiguration(c -> c.rules(
+                LifecycleRule.builder().id("twice").filter(f -> f.prefix("")).status(ExpirationStatus.ENABLED)
+                        .expiration(e -> e.days(1)).build(),
+                LifecycleRule.builder().id("twice").filter(f -> f.prefix("")).status(ExpirationStatus.ENABLED)
+                        .expiration(e -> e.days(2)).build()))), 400, "InvalidArgument");
+        assertThat(s3.getBucketLifecycleConfiguration(b -> b.bucket("aging")).rules()).as("unchanged by refused ones")
+                .isEqualTo(rules);
+        s3.deleteBucketLifecycle(b -> b.bucket("aging"));
+        assertS3Error(() -> s3.getBucketLifecycleConfiguration(b -> b.bucket("aging")), 404, "NoSuchLifecycleConfiguration");
+    }
+
+    @Test
+    void concurrentWritesOfOneKeyLeaveOneLatestVersion() throws Exception {
+        s3.createBucket(b -> b.bucket("race"));
+        s3.putBucketVersioning(b -> b.bucket("race").versioningConfiguration(c -> c.status(BucketVersioningStatus.ENABLED)));
+        int writers = 6;
+        int each = 4;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int id = w;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < each; i++) {
+                        s3.putObject(b -> b.bucket("race").key("same"), RequestBody.fromString("writer " + id + " put " + i));
+                    }
+                }));
+            }
+            for (var f : done) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        List<ObjectVersion> versions = s3.listObjectVersions(b -> b.bucket("race")).versions();
+        assertThat(versions).hasSize(writers * each);
+        assertThat(versions).filteredOn(ObjectVersion::isLatest).singleElement()
+                .satisfies(v -> assertThat(v.versionId()).isEqualTo(versions.get(0).versionId()));
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("race").key("same")).response().versionId())
+                .isEqualTo(versions.get(0).versionId());
+    }
+
+    private ObjectIndex objects() {
+        return context.getBean(ObjectIndex.class);
     }
 
     private static void assertS3Error(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, int status, String code) {

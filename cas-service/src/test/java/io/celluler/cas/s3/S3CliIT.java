@@ -119,6 +119,12 @@ class S3CliIT {
         // a second sync finds everything up to date (sizes and MD5 ETags match): nothing is uploaded again
         assertThat(ok("sync", dir.resolve("tree").toString() + "/", "s3://clitest/tree/")).doesNotContain("upload:");
 
+        // lifecycle: s3cmd's expire writes a rule, getlifecycle reads it back, dellifecycle removes it
+        ok("expire", "s3://clitest", "--expiry-days=30", "--expiry-prefix=logs/");
+        assertThat(ok("getlifecycle", "s3://clitest")).contains("<Prefix>logs/</Prefix>").contains("<Days>30</Days>");
+        ok("dellifecycle", "s3://clitest");
+        assertThat(run(config, "getlifecycle", "s3://clitest")[1].toString()).contains("NoSuchLifecycleConfiguration");
+
         ok("del", "--recursive", "--force", "s3://clitest/");
         assertThat(ok("ls", "--recursive", "s3://clitest/").trim()).isEmpty();
         ok("rb", "s3://clitest");

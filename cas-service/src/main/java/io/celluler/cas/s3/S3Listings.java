@@ -1,0 +1,247 @@
+package io.celluler.cas.s3;
+
+import static io.celluler.cas.s3.S3Api.param;
+import static io.celluler.cas.s3.S3Api.xml;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.celluler.cas.store.ObjectIndex;
+import io.celluler.cas.store.ObjectIndex.ObjectRow;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * The listings of a bucket: current objects (ListObjects v1 and v2) and every version (ListObjectVersions), in the
+ * byte order of the keys' UTF-8, with prefix, delimiter (keys sharing a prefix up to it fold into one common prefix)
+ * and pagination, at most 1,000 entries an answer.
+ */
+final class S3Listings {
+
+    private S3Listings() {
+    }
+
+    static int maxKeys(List<Map.Entry<String, String>> query) {
+        String mk = param(query, "max-keys");
+        if (mk == null) {
+            return 1000;
+        }
+        int n;
+        try {
+            n = Integer.parseInt(mk);
+        } catch (NumberFormatException e) {
+            throw S3Exception.invalidArgument("max-keys must be a number");
+        }
+        if (n < 0) {
+            throw S3Exception.invalidArgument("max-keys must not be negative");
+        }
+        return Math.min(1000, n);
+    }
+
+    /** ListObjects (v1) and ListObjectsV2: the current objects, with prefix, delimiter and pagination. */
+    static void objects(HttpServletResponse res, ObjectIndex objects, String bucket, List<Map.Entry<String, String>> query,
+            boolean v2) throws IOException {
+        String prefix = Optional.ofNullable(param(query, "prefix")).orElse("");
+        String delimiter = Optional.ofNullable(param(query, "delimiter")).orElse("");
+        int maxKeys = maxKeys(query);
+        boolean urlEncode = "url".equals(param(query, "encoding-type"));
+        String start;
+        String token = v2 ? param(query, "continuation-token") : null;
+        if (v2) {
+            String startAfter = Optional.ofNullable(param(query, "start-after")).orElse("");
+            if (token != null) {
+                try {
+                    start = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException e) {
+                    throw S3Exception.invalidArgument("The continuation token provided is incorrect");
+                }
+            } else {
+                start = startAfter;
+            }
+        } else {
+            start = Optional.ofNullable(param(query, "marker")).orElse("");
+        }
+        // walk the keys in order, folding those that share a prefix up to the delimiter into one common prefix
+        List<ObjectRow> contents = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        String after = start;
+        boolean truncated = false;
+        String lastReturned = null;
+        outer:
+        while (contents.size() + prefixes.size() < maxKeys) {
+            List<ObjectRow> page = objects.list(bucket, prefix, after, 1000);
+            if (page.isEmpty()) {
+                break;
+            }
+            for (ObjectRow o : page) {
+                if (contents.size() + prefixes.size() >= maxKeys) {
+                    truncated = true;
+                    break outer;
+                }
+                after = o.key();
+                if (!delimiter.isEmpty()) {
+                    int d = o.key().indexOf(delimiter, prefix.length());
+                    if (d >= 0) {
+                        String common = o.key().substring(0, d + delimiter.length());
+                        if (prefixes.isEmpty() || !prefixes.get(prefixes.size() - 1).equals(common)) {
+                            prefixes.add(common);
+                        }
+                        lastReturned = common;
+                        // skip the rest of this common prefix: every key below it sorts before prefix + max char
+                        after = common + Character.toString(Character.MAX_CODE_POINT);
+                        continue outer;
+                    }
+                }
+                contents.add(o);
+                lastReturned = o.key();
+            }
+            if (page.size() < 1000) {
+                break;
+            }
+        }
+        if (!truncated && contents.size() + prefixes.size() >= maxKeys && maxKeys > 0) {
+            truncated = !objects.list(bucket, prefix, after, 1).isEmpty();
+        }
+        S3Xml x = new S3Xml().openRoot("ListBucketResult").text("Name", bucket).text("Prefix", enc(prefix, urlEncode));
+        if (v2) {
+            if (token != null) {
+                x.text("ContinuationToken", token);
+            }
+            if (param(query, "start-after") != null) {
+                x.text("StartAfter", enc(param(query, "start-after"), urlEncode));
+            }
+            x.text("KeyCount", contents.size() + prefixes.size());
+            if (truncated && lastReturned != null) {
+                x.text("NextContinuationToken", Base64.getUrlEncoder().withoutPadding()
+                        .encodeToString(after.getBytes(StandardCharsets.UTF_8)));
+            }
+        } else {
+            x.text("Marker", enc(start, urlEncode));
+            if (truncated && lastReturned != null && !delimiter.isEmpty()) {
+                x.text("NextMarker", enc(lastReturned, urlEncode));
+            }
+        }
+        x.text("MaxKeys", maxKeys);
+        if (!delimiter.isEmpty()) {
+            x.text("Delimiter", enc(delimiter, urlEncode));
+        }
+        if (urlEncode) {
+            x.text("EncodingType", "url");
+        }
+        x.text("IsTruncated", Boolean.toString(truncated));
+        for (ObjectRow o : contents) {
+            x.open("Contents").text("Key", enc(o.key(), urlEncode)).time("LastModified", o.createdAt())
+                    .text("ETag", "\"" + o.etag() + "\"").text("Size", o.sizeBytes()).text("StorageClass", "STANDARD")
+                    .close("Contents");
+        }
+        for (String p : prefixes) {
+            x.open("CommonPrefixes").text("Prefix", enc(p, urlEncode)).close("CommonPrefixes");
+        }
+        xml(res, 200, x.close("ListBucketResult").build());
+    }
+
+    static String enc(String s, boolean url) {
+        return url ? SigV4.uriEncode(s).replace("%2F", "/") : s;
+    }
+
+    /**
+     * ListObjectVersions: every version and delete marker, keys in order and the newest version of each first;
+     * {@code key-marker} / {@code version-id-marker} continue after a version (or after a whole key).
+     */
+    static void versions(HttpServletResponse res, ObjectIndex objects, String bucket, List<Map.Entry<String, String>> query)
+            throws IOException {
+        String prefix = Optional.ofNullable(param(query, "prefix")).orElse("");
+        String delimiter = Optional.ofNullable(param(query, "delimiter")).orElse("");
+        int maxKeys = maxKeys(query);
+        boolean urlEncode = "url".equals(param(query, "encoding-type"));
+        String keyMarker = Optional.ofNullable(param(query, "key-marker")).orElse("");
+        String versionMarker = param(query, "version-id-marker");
+        String afterKey = keyMarker;
+        long afterId = Long.MIN_VALUE; // after the whole key
+        if (versionMarker != null && !versionMarker.isEmpty()) {
+            if (keyMarker.isEmpty()) {
+                throw S3Exception.invalidArgument("A version-id marker cannot be specified without a key marker.");
+            }
+            if (!S3Api.validVersionId(versionMarker)) {
+                throw S3Exception.invalidArgument("Invalid version id specified");
+            }
+            afterId = objects.version(bucket, keyMarker, versionMarker).map(ObjectRow::id).orElse(Long.MIN_VALUE);
+        }
+        List<ObjectRow> entries = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        boolean truncated = false;
+        String nextKey = null;
+        String nextVersion = null;
+        outer:
+        for (int round = 0; round < 10_000; round++) { // bounded: every round moves the position on
+            List<ObjectRow> page = objects.versions(bucket, prefix, afterKey, afterId, 1000);
+            if (page.isEmpty()) {
+                break;
+            }
+            for (ObjectRow o : page) {
+                if (entries.size() + prefixes.size() >= maxKeys) {
+                    truncated = true;
+                    break outer;
+                }
+                afterKey = o.key();
+                afterId = o.id();
+                if (!delimiter.isEmpty()) {
+                    int d = o.key().indexOf(delimiter, prefix.length());
+                    if (d >= 0) {
+                        String common = o.key().substring(0, d + delimiter.length());
+                        if (prefixes.isEmpty() || !prefixes.get(prefixes.size() - 1).equals(common)) {
+                            prefixes.add(common);
+                        }
+                        nextKey = common;
+                        nextVersion = null;
+                        afterKey = common + Character.toString(Character.MAX_CODE_POINT);
+                        afterId = Long.MIN_VALUE;
+                        continue outer;
+                    }
+                }
+                entries.add(o);
+                nextKey = o.key();
+                nextVersion = o.versionId();
+            }
+            if (page.size() < 1000) {
+                break;
+            }
+        }
+        if (!truncated && entries.size() + prefixes.size() >= maxKeys && maxKeys > 0) {
+            truncated = !objects.versions(bucket, prefix, afterKey, afterId, 1).isEmpty();
+        }
+        S3Xml x = new S3Xml().openRoot("ListVersionsResult").text("Name", bucket).text("Prefix", enc(prefix, urlEncode))
+                .text("KeyMarker", enc(keyMarker, urlEncode)).text("VersionIdMarker", versionMarker == null ? "" : versionMarker)
+                .text("MaxKeys", maxKeys);
+        if (!delimiter.isEmpty()) {
+            x.text("Delimiter", enc(delimiter, urlEncode));
+        }
+        if (urlEncode) {
+            x.text("EncodingType", "url");
+        }
+        x.text("IsTruncated", Boolean.toString(truncated));
+        if (truncated && nextKey != null) {
+            x.text("NextKeyMarker", enc(nextKey, urlEncode));
+            if (nextVersion != null) {
+                x.text("NextVersionIdMarker", nextVersion);
+            }
+        }
+        for (ObjectRow o : entries) {
+            String element = o.deleteMarker() ? "DeleteMarker" : "Version";
+            x.open(element).text("Key", enc(o.key(), urlEncode)).text("VersionId", o.versionId())
+                    .text("IsLatest", Boolean.toString(o.latest())).time("LastModified", o.createdAt());
+            if (!o.deleteMarker()) {
+                x.text("ETag", "\"" + o.etag() + "\"").text("Size", o.sizeBytes()).text("StorageClass", "STANDARD");
+            }
+            x.close(element);
+        }
+        for (String p : prefixes) {
+            x.open("CommonPrefixes").text("Prefix", enc(p, urlEncode)).close("CommonPrefixes");
+        }
+        xml(res, 200, x.close("ListVersionsResult").build());
+    }
+}

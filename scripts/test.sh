@@ -5,8 +5,8 @@
 # PostgreSQL: a running server on 127.0.0.1:5432 is used; an installed but stopped Debian cluster is started;
 # none at all is installed with apt-get (as root). The tests log in as role `celluler` (created here when
 # missing, password `celluler`) to database `celluler`. Set CELLULER_TEST_POSTGRES_URL to use another server.
-# Redis: the same, on 127.0.0.1:6379 (CELLULER_TEST_REDIS_URL). s3cmd (an S3 command-line client): installed with
-# apt-get when missing (CELLULER_TEST_S3CMD).
+# Redis: the same, on 127.0.0.1:6379 (CELLULER_TEST_REDIS_URL). s3cmd and the aws CLI (S3 command-line clients):
+# installed with apt-get when missing (CELLULER_TEST_S3CMD, CELLULER_TEST_AWSCLI: Debian's /usr/bin/aws first).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -83,9 +83,18 @@ ensure_s3cmd() {
   say "s3cmd: $CELLULER_TEST_S3CMD"
 }
 
+# the aws CLI as Debian packages it (AwsCliIT): its older botocore is what users of `apt install awscli` have
+ensure_awscli() {
+  if [ -n "${CELLULER_TEST_AWSCLI:-}" ]; then say "aws CLI: using $CELLULER_TEST_AWSCLI"; return; fi
+  [ -x /usr/bin/aws ] || apt_install awscli
+  export CELLULER_TEST_AWSCLI=/usr/bin/aws
+  say "aws CLI: $CELLULER_TEST_AWSCLI"
+}
+
 find_java
 say "JDK: $JAVA_HOME"
 ensure_postgres
 ensure_redis
 ensure_s3cmd
+ensure_awscli
 exec ./mvnw -B verify "$@"

@@ -519,18 +519,14 @@ public class S3Api extends OncePerRequestFilter {
      */
     private Ingest receive(HttpServletRequest req, S3Auth.Principal who, String key, long maxBytes) throws IOException {
         String payloadHash = who.payloadHash();
-        InputStream body = req.getInputStream();
-        AwsChunkedDecoder chunked = null;
-        if (AwsChunkedDecoder.handles(payloadHash)) {
-            chunked = new AwsChunkedDecoder(body, who, req.getHeader("x-amz-trailer"));
-            body = chunked;
-        } else if (!payloadHash.equals(SigV4.UNSIGNED_PAYLOAD) && !HEX_SHA256.matcher(payloadHash).matches()) {
+        boolean awsChunked = AwsChunkedDecoder.handles(payloadHash);
+        if (!awsChunked && !payloadHash.equals(SigV4.UNSIGNED_PAYLOAD) && !HEX_SHA256.matcher(payloadHash).matches()) {
             throw S3Exception.invalidArgument("x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* mode");
         }
         // the content's length: Content-Length, or for an aws-chunked body the decoded length it declares (-1: unknown)
-        long declared = chunked == null ? req.getContentLengthLong() : -1;
+        long declared = awsChunked ? -1 : req.getContentLengthLong();
         String decodedLength = req.getHeader("x-amz-decoded-content-length");
-        if (chunked != null && decodedLength != null) {
+        if (awsChunked && decodedLength != null) {
             try {
                 declared = Long.parseLong(decodedLength);
             } catch (NumberFormatException e) {
@@ -540,6 +536,12 @@ public class S3Api extends OncePerRequestFilter {
         if (declared > maxBytes) {
             throw new S3Exception(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size (" + maxBytes
                     + " bytes)", key);
+        }
+        // only now is the body asked for: the server invites it (100 Continue) once it is, and a refusal from the
+        // headers above reaches the client before it sends the body
+        InputStream body = req.getInputStream();
+        if (awsChunked) {
+            body = new AwsChunkedDecoder(body, who, req.getHeader("x-amz-trailer"));
         }
         Ingest upload = content.begin(true);
         try {

@@ -2,13 +2,11 @@ package io.celluler.cas.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 import io.celluler.cas.CasServiceApplication;
 import io.celluler.core.boot.CellulerApplication;
@@ -67,12 +65,8 @@ class S3CliIT {
     private Object[] run(Path cfg, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(s3cmd(), "-c", cfg.toString(), "--no-progress"));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).directory(dir.toFile()).start();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("s3cmd " + String.join(" ", args) + " did not finish in 120 s");
-        }
-        return new Object[] {p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)};
+        CliProcess p = CliProcess.run(cmd, java.util.Map.of(), dir);
+        return new Object[] {p.exitCode(), p.output()};
     }
 
     private String ok(String... args) throws Exception {

@@ -112,8 +112,8 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
                     }
                     replicationFactor = request.getReplicationFactor();
                     if (replicationFactor < 0 || replicationFactor > content.maxReplicationFactor()) {
-                        throw GrpcErrors.invalidArgument("replication_factor", "must be between 1 and "
-                                + content.maxReplicationFactor() + " (0: the cell's default, " + content.defaultReplicationFactor() + ")");
+                        throw GrpcErrors.invalidArgument("replication_factor", "must be between 0 (the cell's default, "
+                                + content.defaultReplicationFactor() + ") and " + content.maxReplicationFactor());
                     }
                     upload = content.begin(false);
                 } else if (!request.getExpectedSha256().isEmpty() || !request.getMediaType().isEmpty()

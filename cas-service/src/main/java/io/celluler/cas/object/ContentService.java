@@ -117,6 +117,17 @@ public class ContentService implements DisposableBean {
             long chunkEnd = chunkStart + c.sizeBytes();
             if (chunkEnd > offset && chunkStart < end) {
                 byte[] data = readOrRepair(c.sha256());
+                if (data.length != c.sizeBytes()) {
+                    // the chunk is right (its hash checked) but the manifest says another length: never cut bytes
+                    // by a wrong length (a root names chunk hashes, not sizes; a manifest is checked where it enters)
+                    throw new ChunkStore.MissingChunkException(c.sha256()) {
+                        @Override
+                        public String getMessage() {
+                            return "manifest " + m.root() + " lists chunk " + c.sha256() + " as " + c.sizeBytes()
+                                    + " bytes, but its bytes are " + data.length;
+                        }
+                    };
+                }
                 int from = (int) Math.max(0, offset - chunkStart);
                 int to = (int) Math.min(c.sizeBytes(), end - chunkStart);
                 if (!sink.accept(data, from, to - from)) {

@@ -41,14 +41,25 @@ public final class PeerProtocol {
     private static final Logger log = LoggerFactory.getLogger(PeerProtocol.class);
     static final int MAX_HAS = 10_000;
     static final int MAX_MANIFEST_PAGE = 20_000;
-    /** More chunk references than any content this cell accepts could have (16 GiB of 16 KiB chunks is 1 M). */
-    static final int MAX_MANIFEST_CHUNKS = 50_000_000;
+    /**
+     * Chunk references a manifest from a peer may list at most: 16 GiB (the default largest object) in chunks of
+     * 8 KiB, a quarter of FastCDC's default minimum. A peer announcing more is refused before anything is paged in.
+     */
+    static final int MAX_MANIFEST_CHUNKS = 2_000_000;
 
     private final ContentService content;
     private final ReplicaIndex replicas;
     private final PeerNetwork network;
     private final Repairer repairer;
     private final Clock clock = Clock.systemUTC();
+    /** Large chunks recently served in pieces, at most {@value #RECENT_CHUNKS} (each at most 64 MiB). */
+    private final java.util.LinkedHashMap<String, byte[]> recent = new java.util.LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<String, byte[]> eldest) {
+            return size() > RECENT_CHUNKS;
+        }
+    };
+    static final int RECENT_CHUNKS = 2;
 
     public PeerProtocol(ContentService content, ReplicaIndex replicas, PeerNetwork network, Repairer repairer) {
         this.content = content;
@@ -90,7 +101,7 @@ public final class PeerProtocol {
         }
         byte[] data;
         try {
-            data = content.chunks().read(h);
+            data = verifiedChunk(h);
         } catch (ChunkStore.MissingChunkException missingOrCorrupt) {
             return PeerChunkPiece.newBuilder().setSha256(h).setMissing(true).build();
         } catch (IOException e) {
@@ -103,6 +114,26 @@ public final class PeerProtocol {
         int n = Math.min(r.getMaxBytes(), data.length - from);
         return PeerChunkPiece.newBuilder().setSha256(h).setSizeBytes(data.length).setOffset(from)
                 .setData(ByteString.copyFrom(data, from, n)).build();
+    }
+
+    /**
+     * A chunk's verified bytes; the last few large ones are kept, so that the pieces of one large chunk (fixed-size
+     * chunking: a 64 MiB chunk comes in 86 pieces) cost one read and one hash, not one each.
+     */
+    private byte[] verifiedChunk(String h) throws IOException {
+        synchronized (recent) {
+            byte[] cached = recent.get(h);
+            if (cached != null) {
+                return cached;
+            }
+        }
+        byte[] data = content.chunks().read(h);
+        if (data.length > Repairer.PIECE_BYTES) {
+            synchronized (recent) {
+                recent.put(h, data);
+            }
+        }
+        return data;
     }
 
     private PeerManifestPage page(PeerFetchManifest r) {
@@ -175,6 +206,7 @@ public final class PeerProtocol {
         List<ChunkRef> refs = new ArrayList<>();
         PeerManifestPage first = null;
         int total;
+        long bytes = 0;
         do {
             PeerManifestPage page = network.call(origin, PeerRequest.newBuilder().setFetchManifest(PeerFetchManifest.newBuilder()
                     .setRoot(root).setFirstChunk(refs.size()).setMaxChunks(MAX_MANIFEST_PAGE)).build()).getManifestPage();
@@ -196,20 +228,34 @@ public final class PeerProtocol {
             } catch (IllegalArgumentException e) {
                 throw badManifest(origin, root, e.getMessage());
             }
-            if (page.getFirstChunk() != refs.size() || page.getChunkCount() != total || (entries.isEmpty() && refs.size() < total)
-                    || refs.size() + entries.size() > total) {
+            // every page but the last is full: a peer cannot hold this cell's handler with one reference a page
+            if (page.getFirstChunk() != refs.size() || page.getChunkCount() != total
+                    || entries.size() != Math.min(MAX_MANIFEST_PAGE, total - refs.size())) {
                 throw badManifest(origin, root, "a page does not fit the ones before");
             }
             for (ChunkRef c : entries) {
                 if (c.sizeBytes() < 1 || c.sizeBytes() > Repairer.MAX_CHUNK_BYTES) {
                     throw badManifest(origin, root, "a chunk of " + c.sizeBytes() + " bytes");
                 }
+                bytes += c.sizeBytes();
+            }
+            if (bytes > content.maxObjectSizeBytes()) {
+                throw GrpcErrors.limitExceeded("replicate.size_bytes", "this cell keeps content of at most "
+                        + content.maxObjectSizeBytes() + " bytes");
             }
             refs.addAll(entries); // every round adds at least one reference until the total: the loop ends
         } while (refs.size() < total);
         Manifest m = new Manifest(root, first.getContentSha256(), first.getSizeBytes(), refs);
         if (!m.consistent()) {
             throw badManifest(origin, root, "its chunks do not hash to its root");
+        }
+        // the root names the chunk hashes, not their sizes: sizes of chunks stored here must match what it says
+        // (those fetched later are checked when they arrive, against the size recorded from this manifest)
+        for (ChunkRef c : refs) {
+            long stored = content.chunks().size(c.sha256());
+            if (stored >= 0 && stored != c.sizeBytes()) {
+                throw badManifest(origin, root, "chunk " + c.sha256() + " has " + stored + " bytes here, not " + c.sizeBytes());
+            }
         }
         return m;
     }

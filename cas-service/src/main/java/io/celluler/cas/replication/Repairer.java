@@ -16,7 +16,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import io.celluler.cas.chunk.FastCdc;
 import io.celluler.cas.store.ChunkStore;
+import io.celluler.cas.store.ContentIndex;
 import io.celluler.cas.store.InFlightChunks;
 import io.celluler.cas.store.RemoteChunks;
 import io.celluler.core.hash.Sha256;
@@ -43,12 +45,13 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
     static final int PIECE_BYTES = 768 * 1024;
     /** Hashes per HasChunks request at most (cas-service's own limit). */
     static final int HAS_BATCH = 10_000;
-    /** The largest chunk a peer may announce (fixed-size chunking goes up to this). */
-    static final int MAX_CHUNK_BYTES = 1 << 30;
+    /** The largest chunk a peer may announce: the largest any chunking here makes (64 MiB). */
+    static final int MAX_CHUNK_BYTES = FastCdc.MAX_SIZE_CEILING;
 
     private final PeerNetwork network;
     private final ChunkStore chunks;
     private final InFlightChunks inFlight;
+    private final ContentIndex index;
     private final Counter repaired;
     private final Counter repairedBytes;
     private final Counter unrepairable;
@@ -72,9 +75,10 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
                 return t;
             });
 
-    public Repairer(PeerNetwork network, ChunkStore chunks, InFlightChunks inFlight, MeterRegistry meters) {
+    public Repairer(PeerNetwork network, ChunkStore chunks, ContentIndex index, InFlightChunks inFlight, MeterRegistry meters) {
         this.network = network;
         this.chunks = chunks;
+        this.index = index;
         this.inFlight = inFlight;
         this.repaired = meters.counter("celluler.cas.repair.chunks");
         this.repairedBytes = Counter.builder("celluler.cas.repair.fetched").baseUnit("bytes").register(meters);
@@ -210,12 +214,13 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
                 return present;
             }
         }
-        present.retainAll(wanted); // only what was asked
-        return present;
+        present.retainAll(wanted); // only what was asked, each once
+        return present.stream().distinct().toList();
     }
 
     /** The chunk from {@code cell}, verified against its hash; null when it does not come whole and right. */
     byte[] fetchFrom(String cell, String sha256) {
+        int expectedSize = index.chunkSize(sha256).orElse(0); // known when a manifest here lists it
         byte[] data = null;
         long offset = 0;
         try {
@@ -226,8 +231,10 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
                     return null;
                 }
                 if (data == null) {
-                    if (piece.getSizeBytes() <= 0 || piece.getSizeBytes() > MAX_CHUNK_BYTES) {
-                        return badData(cell, sha256, "announced a size of " + piece.getSizeBytes());
+                    if (piece.getSizeBytes() <= 0 || piece.getSizeBytes() > MAX_CHUNK_BYTES
+                            || (expectedSize > 0 && piece.getSizeBytes() != expectedSize)) {
+                        return badData(cell, sha256, "announced a size of " + piece.getSizeBytes()
+                                + (expectedSize > 0 ? " (its manifests here say " + expectedSize + ")" : ""));
                     }
                     data = new byte[piece.getSizeBytes()];
                 }

@@ -69,8 +69,9 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     private final Counter copiesRequested;
     private final Counter copiesReleased;
     private final AtomicInteger underReplicated = new AtomicInteger();
-    private ScheduledExecutorService scheduler;
-    private ThreadPoolExecutor handlers;
+    private volatile ScheduledExecutorService scheduler;
+    private volatile ScheduledExecutorService reconnects;
+    private volatile ThreadPoolExecutor handlers;
     private String scrubCursor = "";
     private String verifyCursor = "";
     private String placementCursor = "";
@@ -88,7 +89,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         this.replicas = replicas;
         if (settings.networked()) {
             this.network = new PeerNetwork(settings.networkAddress(), settings.callTimeout());
-            this.repairer = new Repairer(network, chunks, content.inFlight(), meters);
+            this.repairer = new Repairer(network, chunks, content.index(), content.inFlight(), meters);
             this.protocol = new PeerProtocol(content, replicas, network, repairer);
         } else {
             this.network = null;
@@ -158,15 +159,23 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         return rows.size();
     }
 
-    /** Re-hashes the next chunks up to the byte budget; returns the bytes read. */
+    /**
+     * Re-hashes the next chunks up to the byte budget, from where the last pass stopped, round and round (at most
+     * once round per pass: a small store is not re-read again and again); returns the bytes read.
+     */
     private long verify(List<String> missing) {
         long budget = settings.verifyPerPass().toBytes();
         long read = 0;
+        boolean wrapped = false;
         for (int round = 0; round < 1_000 && read < budget; round++) { // bounded even when every row is missing
             List<String> rows = replicas.referencedChunks(verifyCursor, 256);
             if (rows.isEmpty()) {
+                if (wrapped || verifyCursor.isEmpty()) {
+                    break;
+                }
+                wrapped = true;
                 verifyCursor = "";
-                break;
+                continue;
             }
             for (String h : rows) {
                 verifyCursor = h;
@@ -180,10 +189,6 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
                 if (read >= budget) {
                     break;
                 }
-            }
-            if (rows.size() < 256 && read < budget) {
-                verifyCursor = "";
-                break;
             }
         }
         return read;
@@ -251,6 +256,11 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
             PeerReplicaState s = fresh ? null : network.call(cell, PeerRequest.newBuilder()
                     .setReplicaStatus(PeerReplicaStatus.newBuilder().setRoot(root)).build()).getReplicaState();
             if (s == null || !s.getHeld()) {
+                if (fresh) {
+                    // recorded before asking: if the answer is lost, the copy it may have made is still known (and
+                    // released with the content); -1: asked, no answer yet
+                    replicas.recordCopy(root, cell, -1, clock.instant());
+                }
                 s = network.call(cell, PeerRequest.newBuilder().setReplicate(PeerReplicate.newBuilder().setRoot(root)
                         .setSizeBytes(m.manifest().sizeBytes()).setChunkCount(m.manifest().chunks().size())).build())
                         .getReplicaState();
@@ -287,9 +297,15 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     // ---- lifecycle ------------------------------------------------------------------------------------------------
 
     @Override
-    public synchronized void start() {
+    public void start() {
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "cas-anti-entropy");
+            t.setDaemon(true);
+            return t;
+        });
+        // the Serve stream is opened again on a thread of its own: a long pass must not keep the cell deaf to peers
+        reconnects = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "cas-peer-reconnect");
             t.setDaemon(true);
             return t;
         });
@@ -300,7 +316,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
                         t.setDaemon(true);
                         return t;
                     });
-            network.serve(protocol::handle, handlers, scheduler, java.time.Duration.ofSeconds(2));
+            network.serve(protocol::handle, handlers, reconnects, java.time.Duration.ofSeconds(2));
         }
         long every = settings.interval().toMillis();
         scheduler.scheduleWithFixedDelay(() -> {
@@ -309,18 +325,23 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
                 if (p.missing() > 0 || p.copiesRequested() > 0 || p.copiesReleased() > 0) {
                     log.info("anti-entropy pass: {}", p);
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
+                // logged, and the next pass runs: a task that throws would silently end the schedule
                 log.error("anti-entropy pass failed", e);
             }
         }, every, every, TimeUnit.MILLISECONDS);
         running = true;
     }
 
+    /** Not synchronized with {@link #runPass}: stopping interrupts a pass instead of waiting for it. */
     @Override
-    public synchronized void stop() {
+    public void stop() {
         running = false;
         if (scheduler != null) {
             scheduler.shutdownNow();
+        }
+        if (reconnects != null) {
+            reconnects.shutdownNow();
         }
         if (handlers != null) {
             handlers.shutdownNow();

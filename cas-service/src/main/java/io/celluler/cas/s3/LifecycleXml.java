@@ -22,6 +22,9 @@ final class LifecycleXml {
 
     static final int MAX_RULES = 1000;
     static final int MAX_ID_CHARS = 255;
+    static final int MAX_PREFIX_BYTES = 1024;
+    /** Days in a rule at most (a century: a cutoff that far back is still a date every database keeps). */
+    static final int MAX_DAYS = 36_500;
 
     private LifecycleXml() {
     }
@@ -77,9 +80,9 @@ final class LifecycleXml {
                             default -> throw S3XmlBody.malformed("Unexpected element " + x.getLocalName() + " in Expiration");
                         }
                     }
-                    int set = (days != null ? 1 : 0) + (date != null ? 1 : 0) + (markers ? 1 : 0);
-                    if (set != 1) {
-                        throw S3XmlBody.malformed("Expiration has exactly one of Days, Date or ExpiredObjectDeleteMarker");
+                    // (ExpiredObjectDeleteMarker false alone is allowed: it asks for nothing)
+                    if ((days != null ? 1 : 0) + (date != null ? 1 : 0) + (markers ? 1 : 0) > 1) {
+                        throw S3XmlBody.malformed("Expiration has one of Days, Date or ExpiredObjectDeleteMarker");
                     }
                 }
                 case "NoncurrentVersionExpiration" -> {
@@ -115,6 +118,9 @@ final class LifecycleXml {
         if (id.length() > MAX_ID_CHARS) {
             throw S3Exception.invalidArgument("ID length should not exceed allowed limit of " + MAX_ID_CHARS);
         }
+        if (prefix != null && prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_PREFIX_BYTES) {
+            throw S3Exception.invalidArgument("The lifecycle Prefix is longer than a key (" + MAX_PREFIX_BYTES + " bytes)");
+        }
         return new LifecycleRule(id, prefix == null ? "" : prefix, enabled, days, date, markers, noncurrentDays, newerNoncurrent,
                 abortDays);
     }
@@ -148,13 +154,13 @@ final class LifecycleXml {
     private static int positive(Element e, String what) {
         try {
             int n = Integer.parseInt(e.getTextContent().trim());
-            if (n > 0) {
+            if (n > 0 && n <= MAX_DAYS) {
                 return n;
             }
         } catch (NumberFormatException notANumber) {
             // answered below
         }
-        throw S3Exception.invalidArgument("'" + what + "' for lifecycle must be a positive whole number");
+        throw S3Exception.invalidArgument("'" + what + "' for lifecycle must be a whole number from 1 to " + MAX_DAYS);
     }
 
     private static Instant midnight(String text) {
@@ -163,6 +169,9 @@ final class LifecycleXml {
             t = text.length() == 10 ? Instant.parse(text + "T00:00:00Z") : Instant.parse(text);
         } catch (DateTimeParseException e) {
             throw S3Exception.invalidArgument("'Date' must be in ISO 8601 format");
+        }
+        if (t.isBefore(Instant.parse("1970-01-01T00:00:00Z")) || t.isAfter(Instant.parse("9999-12-31T00:00:00Z"))) {
+            throw S3Exception.invalidArgument("'Date' must be between 1970 and 9999");
         }
         if (!t.equals(t.truncatedTo(ChronoUnit.DAYS))) {
             throw S3Exception.invalidArgument("'Date' must be at midnight GMT");

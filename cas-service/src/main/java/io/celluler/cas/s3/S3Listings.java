@@ -68,7 +68,8 @@ final class S3Listings {
         // walk the keys in order, folding those that share a prefix up to the delimiter into one common prefix
         List<ObjectRow> contents = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();
-        String after = start;
+        // v1's NextMarker may be a common prefix; v2's continuation token already points past it
+        String after = v2 ? start : pastCommonPrefix(start, prefix, delimiter);
         boolean truncated = false;
         String lastReturned = null;
         outer:
@@ -144,6 +145,18 @@ final class S3Listings {
         xml(res, 200, x.close("ListBucketResult").build());
     }
 
+    /**
+     * Where a listing continues after {@code marker}: past every key under it when it is a common prefix (it ends
+     * with the delimiter after the listing's prefix), as S3 continues after a page that ended on one; else after it.
+     */
+    static String pastCommonPrefix(String marker, String prefix, String delimiter) {
+        if (!delimiter.isEmpty() && marker.startsWith(prefix) && marker.endsWith(delimiter)
+                && marker.indexOf(delimiter, prefix.length()) == marker.length() - delimiter.length()) {
+            return marker + Character.toString(Character.MAX_CODE_POINT);
+        }
+        return marker;
+    }
+
     static String enc(String s, boolean url) {
         return url ? SigV4.uriEncode(s).replace("%2F", "/") : s;
     }
@@ -160,7 +173,7 @@ final class S3Listings {
         boolean urlEncode = "url".equals(param(query, "encoding-type"));
         String keyMarker = Optional.ofNullable(param(query, "key-marker")).orElse("");
         String versionMarker = param(query, "version-id-marker");
-        String afterKey = keyMarker;
+        String afterKey = pastCommonPrefix(keyMarker, prefix, delimiter);
         long afterId = Long.MIN_VALUE; // after the whole key
         if (versionMarker != null && !versionMarker.isEmpty()) {
             if (keyMarker.isEmpty()) {
@@ -169,7 +182,9 @@ final class S3Listings {
             if (!S3Api.validVersionId(versionMarker)) {
                 throw S3Exception.invalidArgument("Invalid version id specified");
             }
-            afterId = objects.version(bucket, keyMarker, versionMarker).map(ObjectRow::id).orElse(Long.MIN_VALUE);
+            // a marker version deleted since the last page: the key's versions are listed again from its newest
+            // (a repeat is better than a skip)
+            afterId = objects.version(bucket, keyMarker, versionMarker).map(ObjectRow::id).orElse(Long.MAX_VALUE);
         }
         List<ObjectRow> entries = new ArrayList<>();
         List<String> prefixes = new ArrayList<>();

@@ -132,7 +132,7 @@ public class ContentIndex {
         if (factor < 2) {
             return;
         }
-        // the time moves on whatever the factor: the replicator forgets content only if nobody asked since it looked
+        // the time moves on even when the factor stays: the replicator forgets content only if nobody asked since
         if (jdbc.update("UPDATE replication SET factor = GREATEST(factor, ?), updated_at = ? WHERE root = ?", factor,
                 Timestamp.from(at), root) == 0) {
             jdbc.update("INSERT INTO replication (root, factor, updated_at) VALUES (?, ?, ?)", root, factor, Timestamp.from(at));
@@ -182,6 +182,11 @@ public class ContentIndex {
     }
 
     // ---- chunks ---------------------------------------------------------------------------------------------
+
+    /** The size the manifests here give a chunk (empty when no manifest here lists it). */
+    public Optional<Integer> chunkSize(String hash) {
+        return jdbc.queryForList("SELECT size_bytes FROM chunk WHERE hash = ?", Integer.class, hash).stream().findFirst();
+    }
 
     /** Which of {@code hashes} have a row. */
     public List<String> knownChunks(Collection<String> hashes) {

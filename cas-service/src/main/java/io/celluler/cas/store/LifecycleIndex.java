@@ -77,12 +77,12 @@ public class LifecycleIndex {
                 ObjectIndex.OBJECT, bucket, ObjectIndex.like(prefix), Timestamp.from(cutoff), keepNewer);
     }
 
-    /** Delete markers under {@code prefix} that are the only version left of their key. */
-    public List<ObjectRow> loneDeleteMarkers(String bucket, String prefix, int limit) {
+    /** Delete markers under {@code prefix}, made before {@code cutoff}, that are the only version left of their key. */
+    public List<ObjectRow> loneDeleteMarkers(String bucket, String prefix, Instant cutoff, int limit) {
         return jdbc.query("SELECT * FROM object_version v WHERE v.bucket = ? AND v.is_latest AND v.delete_marker AND v.object_key"
-                        + " LIKE ? ESCAPE '\\' AND NOT EXISTS (SELECT 1 FROM object_version n WHERE n.bucket = v.bucket AND"
-                        + " n.object_key = v.object_key AND n.id <> v.id) ORDER BY v.id LIMIT " + limit,
-                ObjectIndex.OBJECT, bucket, ObjectIndex.like(prefix));
+                        + " LIKE ? ESCAPE '\\' AND v.created_at < ? AND NOT EXISTS (SELECT 1 FROM object_version n WHERE"
+                        + " n.bucket = v.bucket AND n.object_key = v.object_key AND n.id <> v.id) ORDER BY v.id LIMIT " + limit,
+                ObjectIndex.OBJECT, bucket, ObjectIndex.like(prefix), Timestamp.from(cutoff));
     }
 
     /** Multipart uploads under {@code prefix} begun before {@code cutoff}. */

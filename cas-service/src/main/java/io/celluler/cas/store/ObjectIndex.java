@@ -172,10 +172,7 @@ public class ObjectIndex {
         String versioning = jdbc.queryForObject("SELECT versioning FROM bucket WHERE name = ?", String.class, bucket);
         String versionId = ENABLED.equals(versioning) ? newVersionId() : NULL_VERSION;
         if (versionId.equals(NULL_VERSION)) {
-            List<String> replaced = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND"
-                    + " object_key = ? AND version_id = ? AND manifest_root IS NOT NULL", String.class, bucket, key, NULL_VERSION);
-            jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key, NULL_VERSION);
-            replaced.forEach(root -> content.releaseManifestReference(root, at));
+            removeLocked(lock("WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key, NULL_VERSION), at);
         }
         jdbc.update("UPDATE object_version SET is_latest = FALSE, latest_key = NULL WHERE bucket = ? AND latest_key = ?", bucket, key);
         boolean marker = m == null;
@@ -199,17 +196,17 @@ public class ObjectIndex {
      */
     public Deleted delete(String bucket, String key, Instant now) {
         Instant at = ContentIndex.micros(now);
-        return ContentIndex.retrying(() -> tx.execute(status -> {
-            String versioning = jdbc.queryForObject("SELECT versioning FROM bucket WHERE name = ?", String.class, bucket);
-            if (!OFF.equals(versioning)) {
-                return new Deleted(true, addVersion(bucket, key, null, null, null, null, at).versionId());
-            }
-            List<String> roots = jdbc.queryForList("SELECT manifest_root FROM object_version WHERE bucket = ? AND object_key = ?"
-                    + " AND manifest_root IS NOT NULL", String.class, bucket, key);
-            jdbc.update("DELETE FROM object_version WHERE bucket = ? AND object_key = ?", bucket, key);
-            roots.forEach(root -> content.releaseManifestReference(root, at));
-            return new Deleted(false, null);
-        }));
+        return ContentIndex.retrying(() -> tx.execute(status -> deleteLatest(bucket, key, at)));
+    }
+
+    /** Inside a transaction: {@link #delete}. */
+    private Deleted deleteLatest(String bucket, String key, Instant at) {
+        String versioning = jdbc.queryForObject("SELECT versioning FROM bucket WHERE name = ?", String.class, bucket);
+        if (!OFF.equals(versioning)) {
+            return new Deleted(true, addVersion(bucket, key, null, null, null, null, at).versionId());
+        }
+        removeLocked(lock("WHERE bucket = ? AND object_key = ?", bucket, key), at);
+        return new Deleted(false, null);
     }
 
     /**
@@ -219,20 +216,80 @@ public class ObjectIndex {
     public Optional<ObjectRow> deleteVersion(String bucket, String key, String versionId, Instant now) {
         Instant at = ContentIndex.micros(now);
         return ContentIndex.retrying(() -> tx.execute(status -> {
-            Optional<ObjectRow> row = jdbc.query("SELECT * FROM object_version WHERE bucket = ? AND object_key = ? AND version_id = ?"
-                    + " FOR UPDATE", OBJECT, bucket, key, versionId).stream().findFirst();
-            row.ifPresent(r -> {
-                jdbc.update("DELETE FROM object_version WHERE id = ?", r.id());
-                if (r.manifestRoot() != null) {
-                    content.releaseManifestReference(r.manifestRoot(), at);
-                }
-                if (r.latest()) {
-                    jdbc.update("UPDATE object_version SET is_latest = TRUE, latest_key = object_key WHERE id = (SELECT MAX(id)"
-                            + " FROM object_version WHERE bucket = ? AND object_key = ?)", bucket, key);
-                }
-            });
-            return row;
+            List<ObjectRow> rows = lock("WHERE bucket = ? AND object_key = ? AND version_id = ?", bucket, key, versionId);
+            removeVersions(rows, at);
+            return rows.stream().findFirst();
         }));
+    }
+
+    /**
+     * Lifecycle expiration of a current version found by a query a moment ago: deleted as a client's DELETE would
+     * (a delete marker in a versioned bucket), if it is still the current version, still content, and still
+     * created before {@code cutoff} (a client may have written the key since). True when it was expired.
+     */
+    public boolean expireCurrent(ObjectRow found, Instant cutoff, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        return Boolean.TRUE.equals(ContentIndex.retrying(() -> tx.execute(status -> {
+            List<ObjectRow> rows = lock("WHERE id = ? AND is_latest AND NOT delete_marker AND created_at < ?", found.id(),
+                    Timestamp.from(cutoff));
+            if (rows.isEmpty()) {
+                return false;
+            }
+            deleteLatest(found.bucket(), found.key(), at);
+            return true;
+        })));
+    }
+
+    /**
+     * Lifecycle removal of a version found by a query a moment ago, for good, if {@code stillApplies} holds for it
+     * now (its row locked): a noncurrent version still noncurrent, a lone delete marker still alone.
+     */
+    public boolean removeVersionIf(ObjectRow found, java.util.function.Predicate<ObjectRow> stillApplies, Instant now) {
+        Instant at = ContentIndex.micros(now);
+        return Boolean.TRUE.equals(ContentIndex.retrying(() -> tx.execute(status -> {
+            List<ObjectRow> rows = lock("WHERE id = ?", found.id());
+            if (rows.isEmpty() || !stillApplies.test(rows.get(0))) {
+                return false;
+            }
+            removeVersions(rows, at);
+            return true;
+        })));
+    }
+
+    /** How many versions (delete markers too) a key has. */
+    public int versionCount(String bucket, String key) {
+        Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM object_version WHERE bucket = ? AND object_key = ?", Integer.class,
+                bucket, key);
+        return n == null ? 0 : n;
+    }
+
+    /** Inside a transaction: the versions matching {@code where}, their rows locked until it ends. */
+    private List<ObjectRow> lock(String where, Object... args) {
+        return jdbc.query("SELECT * FROM object_version " + where + " FOR UPDATE", OBJECT, args);
+    }
+
+    /**
+     * Inside a transaction: deletes locked rows; a content reference is released only for a row this transaction
+     * really deleted (one that a concurrent transaction deleted first while we waited for its lock is not released
+     * twice).
+     */
+    private void removeLocked(List<ObjectRow> rows, Instant at) {
+        for (ObjectRow r : rows) {
+            if (jdbc.update("DELETE FROM object_version WHERE id = ?", r.id()) == 1 && r.manifestRoot() != null) {
+                content.releaseManifestReference(r.manifestRoot(), at);
+            }
+        }
+    }
+
+    /** Inside a transaction: {@link #removeLocked}, and when the latest went, the next newest becomes the latest. */
+    private void removeVersions(List<ObjectRow> rows, Instant at) {
+        removeLocked(rows, at);
+        for (ObjectRow r : rows) {
+            if (r.latest()) {
+                jdbc.update("UPDATE object_version SET is_latest = TRUE, latest_key = object_key WHERE id = (SELECT MAX(id)"
+                        + " FROM object_version WHERE bucket = ? AND object_key = ?)", r.bucket(), r.key());
+            }
+        }
     }
 
     /**

@@ -460,6 +460,16 @@ class CasGrpcIT {
         assertThatThrownBy(() -> get(root)).isInstanceOfSatisfying(StatusRuntimeException.class,
                 e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
 
+        // a manifest whose root is right (it names chunk hashes) but whose sizes lie is never used to cut bytes: the
+        // read fails (DATA_LOSS) instead of serving a wrong length
+        Manifest.ChunkRef real = new Manifest.ChunkRef(first.getSha256(), first.getSizeBytes());
+        Manifest lying = Manifest.of("", List.of(new Manifest.ChunkRef(real.sha256(), real.sizeBytes() - 1)));
+        context.getBean(ReplicaIndex.class).hold(lying, caller, java.time.Instant.now());
+        assertThatThrownBy(() -> get(lying.root())).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS);
+            assertThat(e.getStatus().getDescription()).contains("lists chunk " + real.sha256());
+        });
+
         // bad requests name their field
         Map<String, PeerRequest> bad = new LinkedHashMap<>();
         bad.put("kind", PeerRequest.getDefaultInstance());

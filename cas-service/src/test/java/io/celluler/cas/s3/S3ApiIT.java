@@ -320,6 +320,37 @@ class S3ApiIT {
         assertThat(s3.listObjectsV2(b -> b.bucket("tree").prefix("d/")).contents()).extracting(S3Object::size)
                 .containsExactly(3L, 3L);
 
+        // paging one entry at a time with a delimiter: each common prefix once (v1 markers and version markers)
+        List<String> v1Paged = new ArrayList<>();
+        String marker = null;
+        for (int page = 0; page < 20; page++) {
+            String m = marker;
+            var r = s3.listObjects(b -> b.bucket("tree").delimiter("/").maxKeys(1).marker(m));
+            r.contents().forEach(o -> v1Paged.add(o.key()));
+            r.commonPrefixes().forEach(p -> v1Paged.add(p.prefix()));
+            if (!r.isTruncated()) {
+                break;
+            }
+            marker = r.nextMarker();
+        }
+        assertThat(v1Paged).containsExactly("a/", "b/", "c", "d/", "e");
+        List<String> versionsPaged = new ArrayList<>();
+        String keyMarker = null;
+        String versionMarker = null;
+        for (int page = 0; page < 20; page++) {
+            String km = keyMarker;
+            String vm = versionMarker;
+            var r = s3.listObjectVersions(b -> b.bucket("tree").delimiter("/").maxKeys(1).keyMarker(km).versionIdMarker(vm));
+            r.versions().forEach(v -> versionsPaged.add(v.key()));
+            r.commonPrefixes().forEach(p -> versionsPaged.add(p.prefix()));
+            if (!r.isTruncated()) {
+                break;
+            }
+            keyMarker = r.nextKeyMarker();
+            versionMarker = r.nextVersionIdMarker();
+        }
+        assertThat(versionsPaged).containsExactly("a/", "b/", "c", "d/", "e");
+
         // S3's order is the keys' UTF-8 bytes, not a language's collation
         s3.createBucket(b -> b.bucket("order"));
         List.of("a", "B", "_x", "é", "Z").forEach(k -> s3.putObject(b -> b.bucket("order").key(k), RequestBody.fromString(k)));
@@ -537,6 +568,12 @@ class S3ApiIT {
                         .expiration(e -> e.days(1)).build(),
                 LifecycleRule.builder().id("twice").filter(f -> f.prefix("")).status(ExpirationStatus.ENABLED)
                         .expiration(e -> e.days(2)).build()))), 400, "InvalidArgument");
+        assertS3Error(() -> s3.putBucketLifecycleConfiguration(b -> b.bucket("aging").lifecycleConfiguration(c -> c.rules(
+                LifecycleRule.builder().id("ages").filter(f -> f.prefix("")).status(ExpirationStatus.ENABLED)
+                        .expiration(e -> e.days(10_000_000)).build()))), 400, "InvalidArgument");
+        assertS3Error(() -> s3.putBucketLifecycleConfiguration(b -> b.bucket("aging").lifecycleConfiguration(c -> c.rules(
+                LifecycleRule.builder().id("long").filter(f -> f.prefix("p".repeat(1025))).status(ExpirationStatus.ENABLED)
+                        .expiration(e -> e.days(1)).build()))), 400, "InvalidArgument");
         assertThat(s3.getBucketLifecycleConfiguration(b -> b.bucket("aging")).rules()).as("unchanged by refused ones")
                 .isEqualTo(rules);
         s3.deleteBucketLifecycle(b -> b.bucket("aging"));

@@ -76,7 +76,12 @@ public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectS
 
         /** The boundaries these settings describe. */
         public ChunkBoundaries boundaries() {
-            return boundariesOf(mode, minSize, avgSize, maxSize, fixedSize);
+            return boundaries(mode);
+        }
+
+        /** The boundaries of {@code other} mode with these sizes (a bucket may chunk otherwise than the default). */
+        public ChunkBoundaries boundaries(Mode other) {
+            return boundariesOf(other, minSize, avgSize, maxSize, fixedSize);
         }
 
         private static ChunkBoundaries boundariesOf(Mode mode, DataSize min, DataSize avg, DataSize max, DataSize fixed) {

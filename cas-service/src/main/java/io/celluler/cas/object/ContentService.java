@@ -70,6 +70,21 @@ public class ContentService implements DisposableBean {
         return begin(defaultBoundaries, md5);
     }
 
+    /** Starts an upload chunked the way {@code mode} says ({@code fastcdc} or {@code fixed}, the cell's sizes). */
+    public Ingest begin(String mode, boolean md5) {
+        return begin(props.chunking().boundaries(chunkingMode(mode)), md5);
+    }
+
+    /** The chunking mode named {@code mode}; IllegalArgumentException for another name. */
+    public static CasProperties.Chunking.Mode chunkingMode(String mode) {
+        return CasProperties.Chunking.Mode.valueOf(mode.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    /** The cell's default chunking mode, as buckets name it. */
+    public String defaultChunking() {
+        return props.chunking().mode().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     public Ingest begin(ChunkBoundaries boundaries, boolean md5) {
         return new Ingest(chunks, inFlight, boundaries, cpu, io, md5, props.maxObjectSize().toBytes(),
                 props.ingestPendingSize().toBytes());

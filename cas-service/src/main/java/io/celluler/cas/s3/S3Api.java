@@ -172,6 +172,24 @@ public class S3Api extends OncePerRequestFilter {
      */
     static final String REPLICATION_FACTOR_HEADER = "x-celluler-replication-factor";
 
+    /**
+     * Celluler's own header on CreateBucket (and HeadBucket's answer): how the bucket's objects are cut into chunks,
+     * {@code fastcdc} (content-defined: an edit changes only the chunks around it) or {@code fixed} (the seed's
+     * fixed-size segments, {@code celluler.cas.chunking.fixed-size}). Absent: the cell's default mode.
+     */
+    static final String CHUNKING_HEADER = "x-celluler-chunking";
+
+    private String chunking(String header) {
+        if (header == null || header.isBlank()) {
+            return content.defaultChunking();
+        }
+        String mode = header.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!mode.equals("fastcdc") && !mode.equals("fixed")) {
+            throw S3Exception.invalidArgument(CHUNKING_HEADER + " must be fastcdc or fixed, not '" + header + "'");
+        }
+        return mode;
+    }
+
     private int replicationFactor(String header) {
         if (header == null || header.isBlank()) {
             return content.defaultReplicationFactor();
@@ -199,8 +217,9 @@ public class S3Api extends OncePerRequestFilter {
             case "PUT" -> {
                 checkBucketName(name);
                 int factor = replicationFactor(req.getHeader(REPLICATION_FACTOR_HEADER));
+                String chunking = chunking(req.getHeader(CHUNKING_HEADER));
                 drainCreateBucketBody(req);
-                if (!objects.createBucket(name, who.key().tenant(), factor, clock.instant())) {
+                if (!objects.createBucket(name, who.key().tenant(), factor, chunking, clock.instant())) {
                     Bucket existing = objects.bucket(name).orElseThrow(() -> S3Exception.noSuchBucket(name));
                     throw existing.tenant().equals(who.key().tenant())
                             ? new S3Exception(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", name)
@@ -213,6 +232,7 @@ public class S3Api extends OncePerRequestFilter {
                 Bucket b = ownBucket(who, name);
                 res.setHeader("x-amz-bucket-region", region);
                 res.setHeader(REPLICATION_FACTOR_HEADER, String.valueOf(b.replicationFactor()));
+                res.setHeader(CHUNKING_HEADER, b.chunking());
                 res.setStatus(200);
             }
             case "DELETE" -> {
@@ -435,7 +455,7 @@ public class S3Api extends OncePerRequestFilter {
         String bucket = b.name();
         Map<String, String> meta = userMetadata(req);
         String contentType = Optional.ofNullable(req.getContentType()).orElse("binary/octet-stream");
-        Ingest upload = receive(req, who, key, content.maxObjectSizeBytes());
+        Ingest upload = receive(req, who, key, b.chunking(), content.maxObjectSizeBytes());
         try {
             Ingest.Result stored = upload.finish();
             checkDigests(req, who, stored);
@@ -517,7 +537,8 @@ public class S3Api extends OncePerRequestFilter {
      * Reads a request body into the chunk store: decoded ({@code aws-chunked}, every chunk signature checked) when
      * it is, at most {@code maxBytes}, exactly as long as declared. The caller finishes and closes the upload.
      */
-    private Ingest receive(HttpServletRequest req, S3Auth.Principal who, String key, long maxBytes) throws IOException {
+    private Ingest receive(HttpServletRequest req, S3Auth.Principal who, String key, String chunking, long maxBytes)
+            throws IOException {
         String payloadHash = who.payloadHash();
         boolean awsChunked = AwsChunkedDecoder.handles(payloadHash);
         if (!awsChunked && !payloadHash.equals(SigV4.UNSIGNED_PAYLOAD) && !HEX_SHA256.matcher(payloadHash).matches()) {
@@ -543,7 +564,7 @@ public class S3Api extends OncePerRequestFilter {
         if (awsChunked) {
             body = new AwsChunkedDecoder(body, who, req.getHeader("x-amz-trailer"));
         }
-        Ingest upload = content.begin(true);
+        Ingest upload = content.begin(chunking, true);
         try {
             byte[] buf = new byte[1 << 20];
             long total = 0;
@@ -656,7 +677,8 @@ public class S3Api extends OncePerRequestFilter {
         if (partNumber < 1 || partNumber > MAX_PARTS) {
             throw S3Exception.invalidArgument("Part number must be an integer between 1 and " + MAX_PARTS + ", inclusive");
         }
-        Ingest upload = receive(req, who, key, Math.min(MAX_PART_BYTES, content.maxObjectSizeBytes()));
+        String chunking = objects.bucket(u.bucket()).map(Bucket::chunking).orElseGet(content::defaultChunking);
+        Ingest upload = receive(req, who, key, chunking, Math.min(MAX_PART_BYTES, content.maxObjectSizeBytes()));
         try {
             Ingest.Result stored = upload.finish();
             checkDigests(req, who, stored);

@@ -29,8 +29,12 @@ public class ObjectIndex {
     /** The version id S3 gives objects of a bucket that was never versioned. */
     public static final String NULL_VERSION = "null";
 
-    /** A bucket; {@code replicationFactor}: copies of its content on distinct cells, this one included. */
-    public record Bucket(String name, String tenant, Instant createdAt, String versioning, int replicationFactor) {
+    /**
+     * A bucket; {@code replicationFactor}: copies of its content on distinct cells, this one included;
+     * {@code chunking}: how its objects are cut ({@code fastcdc} or {@code fixed}).
+     */
+    public record Bucket(String name, String tenant, Instant createdAt, String versioning, int replicationFactor,
+            String chunking) {
     }
 
     /** Bucket versioning states, as S3 names them ({@code Off}: never enabled). */
@@ -56,9 +60,10 @@ public class ObjectIndex {
             rs.getString("user_metadata"), rs.getTimestamp("created_at").toInstant());
     private static final SecureRandom VERSION_IDS = new SecureRandom();
 
-    private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning, replication_factor FROM bucket";
+    private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning, replication_factor, chunking"
+            + " FROM bucket";
     private static final RowMapper<Bucket> BUCKET = (rs, i) -> new Bucket(rs.getString(1), rs.getString(2),
-            rs.getTimestamp(3).toInstant(), rs.getString(4), rs.getInt(5));
+            rs.getTimestamp(3).toInstant(), rs.getString(4), rs.getInt(5), rs.getString(6));
     private static final String UPLOAD_COLUMNS = "SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at"
             + " FROM multipart_upload";
     private static final RowMapper<Upload> UPLOAD = (rs, i) -> new Upload(rs.getString(1), rs.getString(2), rs.getString(3),
@@ -92,10 +97,11 @@ public class ObjectIndex {
     }
 
     /** Creates a bucket; false when the name is taken (by anyone). */
-    public boolean createBucket(String name, String tenant, int replicationFactor, Instant now) {
+    public boolean createBucket(String name, String tenant, int replicationFactor, String chunking, Instant now) {
         try {
-            jdbc.update("INSERT INTO bucket (name, tenant, created_at, versioning, replication_factor) VALUES (?, ?, ?, 'Off', ?)",
-                    name, tenant, Timestamp.from(ContentIndex.micros(now)), replicationFactor);
+            jdbc.update("INSERT INTO bucket (name, tenant, created_at, versioning, replication_factor, chunking)"
+                    + " VALUES (?, ?, ?, 'Off', ?, ?)", name, tenant, Timestamp.from(ContentIndex.micros(now)), replicationFactor,
+                    chunking);
             return true;
         } catch (DuplicateKeyException taken) {
             return false;

@@ -49,6 +49,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 import io.celluler.cas.replication.Replicator;
 import io.celluler.cas.lifecycle.LifecycleWorker;
+import io.celluler.cas.object.ContentService;
 import io.celluler.cas.store.ContentIndex;
 import io.celluler.cas.store.ObjectIndex;
 
@@ -148,6 +149,24 @@ class S3ApiIT {
                     o -> o.putHeader("x-celluler-replication-factor", bad))), 400, "InvalidArgument");
         }
         assertS3Error(() -> s3.headBucket(b -> b.bucket("bad-factor")), 404, null);
+        // chunking per bucket: the seed's fixed-size segments in one, content-defined chunks in the other
+        s3.createBucket(b -> b.bucket("segments").overrideConfiguration(o -> o.putHeader("x-celluler-chunking", "fixed")));
+        assertThat(s3.headBucket(b -> b.bucket("segments")).sdkHttpResponse().firstMatchingHeader("x-celluler-chunking"))
+                .hasValue("fixed");
+        assertThat(s3.headBucket(b -> b.bucket("single")).sdkHttpResponse().firstMatchingHeader("x-celluler-chunking"))
+                .as("the cell's default").hasValue("fastcdc");
+        byte[] mib = random(1 << 20, 9);
+        s3.putObject(b -> b.bucket("segments").key("m"), RequestBody.fromBytes(mib));
+        s3.putObject(b -> b.bucket("single").key("m"), RequestBody.fromBytes(mib));
+        ContentService content = context.getBean(ContentService.class);
+        assertThat(content.manifest(objects().object("segments", "m").orElseThrow().manifestRoot()).orElseThrow().manifest()
+                .chunks()).as("one 64 MB segment holds it all").hasSize(1);
+        assertThat(content.manifest(objects().object("single", "m").orElseThrow().manifestRoot()).orElseThrow().manifest()
+                .chunks().size()).isGreaterThan(4);
+        assertThat(s3.getObjectAsBytes(b -> b.bucket("segments").key("m")).asByteArray()).isEqualTo(mib);
+        assertS3Error(() -> s3.createBucket(b -> b.bucket("bad-chunks").overrideConfiguration(
+                o -> o.putHeader("x-celluler-chunking", "rabin"))), 400, "InvalidArgument");
+
         // an object of the bucket is content wanted in three copies
         s3.putObject(b -> b.bucket("triple").key("k"), RequestBody.fromString("kept thrice"));
         String root = objects().object("triple", "k").orElseThrow().manifestRoot();

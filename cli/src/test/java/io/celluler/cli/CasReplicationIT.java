@@ -119,7 +119,9 @@ class CasReplicationIT {
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-jar",
                 jar.toString(), "up", "--cells", String.valueOf(CELLS), "--cell", String.valueOf(FIRST), "--services",
                 "network-service,cas-service", "--data-dir", dataDir.toString(),
-                "--set", "celluler.cas.replication.interval=1s", "--set", "celluler.cas.replication.call-timeout=5s");
+                "--set", "celluler.cas.replication.interval=1s", "--set", "celluler.cas.replication.call-timeout=5s",
+                // holders re-check their copies with cell 0 every pass: a wanted copy must survive it
+                "--set", "celluler.cas.replication.hold-recheck-after=1s");
         network = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String output = UpOutput.untilUp(network);
         assertThat(output).contains("Network of 4 cells up");

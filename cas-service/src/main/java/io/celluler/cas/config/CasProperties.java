@@ -115,10 +115,12 @@ public record CasProperties(@NotNull Path storeDir, @NotNull DataSize maxObjectS
      * @param placementBatch replicated manifests whose copies are checked per pass
      * @param callTimeout    how long one request to another cell may take
      * @param handlerThreads threads answering other cells' requests (reads of chunks, copies to adopt)
+     * @param holdRecheckAfter age after which a copy kept for another cell is re-checked with it (does it still
+     *                       want it? a release can be lost); {@code placement-batch} of them per pass
      */
     public record Replication(String networkAddress, @Min(1) int defaultFactor, @Min(1) int maxFactor,
             @NotNull Duration interval, @Min(1) int scrubBatch, @NotNull DataSize verifyPerPass, @Min(1) int placementBatch,
-            @NotNull Duration callTimeout, @Min(1) int handlerThreads) {
+            @NotNull Duration callTimeout, @Min(1) int handlerThreads, @NotNull Duration holdRecheckAfter) {
 
         public Replication {
             if (defaultFactor > maxFactor) {

@@ -85,8 +85,12 @@ public final class PeerProtocol {
                 out.setReplicaState(PeerReplicaState.newBuilder().setRoot(root).setHeld(false));
             }
             case REPLICA_STATUS -> out.setReplicaState(state(source, request.getReplicaStatus()));
+            case COPY_WANTED -> {
+                String root = root("copy_wanted.root", request.getCopyWanted().getRoot());
+                out.setReplicaState(PeerReplicaState.newBuilder().setRoot(root).setHeld(replicas.wantsCopyFrom(root, source)));
+            }
             default -> throw GrpcErrors.invalidArgument("kind", "one of has_chunks, fetch_chunk, fetch_manifest, replicate,"
-                    + " release, replica_status");
+                    + " release, replica_status, copy_wanted");
         }
         return out.build();
     }

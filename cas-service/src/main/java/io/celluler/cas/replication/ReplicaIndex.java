@@ -77,7 +77,28 @@ public class ReplicaIndex {
         jdbc.update("DELETE FROM replica_placement WHERE root = ? AND cell_id = ?", root, cell);
     }
 
+    /**
+     * Whether this cell still counts on {@code cell}'s copy of {@code root}: the content is wanted in several copies,
+     * referenced here, and {@code cell} is one of the cells asked to keep it.
+     */
+    public boolean wantsCopyFrom(String root, String cell) {
+        return wanted(root).isPresent() && ownReferences(root) > 0
+                && copies(root).stream().anyMatch(c -> c.cellId().equals(cell));
+    }
+
     // ---- copies this cell keeps for others ---------------------------------------------------------------------
+
+    /** A copy kept here for another cell. */
+    public record Hold(String root, String originCell, Instant createdAt) {
+    }
+
+    /** Copies kept here made before {@code before}, in (root, origin) order after the given position, at most limit. */
+    public List<Hold> holds(String afterRoot, String afterOrigin, Instant before, int limit) {
+        return jdbc.query("SELECT root, origin_cell, created_at FROM replica_hold WHERE (root > ? OR (root = ? AND origin_cell > ?))"
+                        + " AND created_at < ? ORDER BY root, origin_cell LIMIT " + limit,
+                (rs, i) -> new Hold(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant()), afterRoot, afterRoot,
+                afterOrigin, Timestamp.from(before));
+    }
 
     public boolean holds(String root, String origin) {
         Integer n = jdbc.queryForObject("SELECT COUNT(*) FROM replica_hold WHERE root = ? AND origin_cell = ?", Integer.class,

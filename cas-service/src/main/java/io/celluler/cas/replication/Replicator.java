@@ -2,6 +2,7 @@ package io.celluler.cas.replication;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -22,6 +23,7 @@ import io.celluler.cas.replication.ReplicaIndex.Wanted;
 import io.celluler.cas.store.ChunkStore;
 import io.celluler.cas.store.ContentIndex.StoredManifest;
 import io.celluler.cas.store.RemoteChunks;
+import io.celluler.proto.cas.v1.PeerCopyWanted;
 import io.celluler.proto.cas.v1.PeerReplicaState;
 import io.celluler.proto.cas.v1.PeerReplicaStatus;
 import io.celluler.proto.cas.v1.PeerReplicate;
@@ -68,6 +70,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     private final Counter missingFound;
     private final Counter copiesRequested;
     private final Counter copiesReleased;
+    private final Counter copiesDropped;
     private final AtomicInteger underReplicated = new AtomicInteger();
     private volatile ScheduledExecutorService scheduler;
     private volatile ScheduledExecutorService reconnects;
@@ -75,11 +78,13 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     private String scrubCursor = "";
     private String verifyCursor = "";
     private String placementCursor = "";
+    private String holdCursorRoot = "";
+    private String holdCursorOrigin = "";
     private volatile boolean running;
 
     /** What one pass did. */
     public record Pass(int chunksChecked, long bytesVerified, int missing, int repaired, int contentsChecked,
-            int copiesRequested, int copiesReleased, int underReplicated) {
+            int copiesRequested, int copiesReleased, int underReplicated, int copiesDropped) {
     }
 
     public Replicator(CasProperties props, ContentService content, ReplicaIndex replicas, MeterRegistry meters) {
@@ -99,6 +104,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         this.missingFound = meters.counter("celluler.cas.scrub.missing");
         this.copiesRequested = meters.counter("celluler.cas.replication.copies.requested");
         this.copiesReleased = meters.counter("celluler.cas.replication.copies.released");
+        this.copiesDropped = meters.counter("celluler.cas.replication.copies.dropped");
         Gauge.builder("celluler.cas.replication.under", underReplicated, AtomicInteger::get)
                 .description("contents with fewer live copies than wanted at the last pass").register(meters);
     }
@@ -143,8 +149,15 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
                         lost.size(), lost.iterator().next());
             }
         }
-        int[] placement = network == null ? new int[4] : place();
-        return new Pass(checked, verified, lost.size(), repaired, placement[0], placement[1], placement[2], placement[3]);
+        int[] placement = new int[4];
+        int dropped = 0;
+        List<String> peers = network == null ? null : livePeers();
+        if (peers != null) {
+            placement = place(peers);
+            dropped = recheckHolds(new HashSet<>(peers));
+        }
+        return new Pass(checked, verified, lost.size(), repaired, placement[0], placement[1], placement[2], placement[3],
+                dropped);
     }
 
     /** Presence of the next rows' files; returns how many rows were checked. */
@@ -195,17 +208,21 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     }
 
     /** The placement step; returns {contents checked, copies requested, copies released, under-replicated}. */
-    private int[] place() {
-        int[] out = new int[4];
-        List<String> peers;
+    /** The other live cells with cas-service, or null (logged) when network-service cannot be asked. */
+    private List<String> livePeers() {
         try {
             String self = network.selfId();
-            peers = new ArrayList<>(network.casPeers());
+            List<String> peers = new ArrayList<>(network.casPeers());
             peers.remove(self);
+            return peers;
         } catch (StatusRuntimeException e) {
             log.warn("placement of copies skipped: network-service is not reachable ({})", e.getStatus());
-            return out;
+            return null;
         }
+    }
+
+    private int[] place(List<String> peers) {
+        int[] out = new int[4];
         Set<String> alive = new HashSet<>(peers);
         List<Wanted> page = replicas.wanted(placementCursor, settings.placementBatch());
         placementCursor = page.size() < settings.placementBatch() ? "" : page.get(page.size() - 1).root();
@@ -273,6 +290,42 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
             log.debug("cell {} did not answer for its copy of {}: {}", cell, root, e.getStatus());
         }
         return false;
+    }
+
+    /**
+     * Copies kept here for other cells, older than {@code hold-recheck-after}: each live origin is asked whether it
+     * still counts on it (its release may have been lost), and a copy it no longer wants is released. A copy for a
+     * cell that is gone is kept: it may be the only one left. Returns how many were released.
+     */
+    private int recheckHolds(Set<String> alive) {
+        Instant now = clock.instant();
+        List<ReplicaIndex.Hold> page = replicas.holds(holdCursorRoot, holdCursorOrigin, now.minus(settings.holdRecheckAfter()),
+                settings.placementBatch());
+        if (page.size() < settings.placementBatch()) {
+            holdCursorRoot = "";
+            holdCursorOrigin = "";
+        } else {
+            holdCursorRoot = page.get(page.size() - 1).root();
+            holdCursorOrigin = page.get(page.size() - 1).originCell();
+        }
+        int dropped = 0;
+        for (ReplicaIndex.Hold h : page) {
+            if (!alive.contains(h.originCell())) {
+                continue;
+            }
+            try {
+                boolean wanted = network.call(h.originCell(), PeerRequest.newBuilder().setCopyWanted(PeerCopyWanted.newBuilder()
+                        .setRoot(h.root())).build()).getReplicaState().getHeld();
+                if (!wanted && replicas.release(h.root(), h.originCell(), now)) {
+                    dropped++;
+                    copiesDropped.increment();
+                    log.info("cell {} no longer wants the copy of {} kept for it: released", h.originCell(), h.root());
+                }
+            } catch (StatusRuntimeException e) {
+                log.debug("cell {} could not say whether it wants the copy of {}: {}", h.originCell(), h.root(), e.getStatus());
+            }
+        }
+        return dropped;
     }
 
     /** Releases every copy of content nothing here wants; forgets it once all are released. Returns how many went. */

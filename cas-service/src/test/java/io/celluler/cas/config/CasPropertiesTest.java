@@ -31,7 +31,7 @@ class CasPropertiesTest {
                     "celluler.cas.replication.max-factor=7", "celluler.cas.replication.interval=30s",
                     "celluler.cas.replication.scrub-batch=100", "celluler.cas.replication.verify-per-pass=1MB",
                     "celluler.cas.replication.placement-batch=10", "celluler.cas.replication.call-timeout=10s",
-                    "celluler.cas.replication.handler-threads=2", "celluler.cas.lifecycle.interval=1h", "celluler.cas.lifecycle.batch=10");
+                    "celluler.cas.replication.handler-threads=2", "celluler.cas.replication.hold-recheck-after=1h", "celluler.cas.lifecycle.interval=1h", "celluler.cas.lifecycle.batch=10");
 
     @Test
     void validValuesBind() {

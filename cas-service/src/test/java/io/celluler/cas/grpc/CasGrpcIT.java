@@ -44,6 +44,7 @@ import io.celluler.proto.cas.v1.PutResponse;
 import io.celluler.proto.cas.v1.StatRequest;
 import io.celluler.proto.cas.v1.StatResponse;
 import io.celluler.proto.cas.v1.PeerChunkPiece;
+import io.celluler.proto.cas.v1.PeerCopyWanted;
 import io.celluler.proto.cas.v1.PeerFetchChunk;
 import io.celluler.proto.cas.v1.PeerFetchManifest;
 import io.celluler.proto.cas.v1.PeerManifestPage;
@@ -445,6 +446,18 @@ class CasGrpcIT {
         assertThat(peer.handle(caller, PeerRequest.newBuilder().setFetchManifest(PeerFetchManifest.newBuilder().setRoot(absent)
                 .setMaxChunks(1)).build()).getManifestPage().getMissing()).isTrue();
 
+        // this cell counts on a copy only from a cell it asked to keep one of content it wants in several copies
+        String wantedRoot = put(randomBytes(50_000, 33), 65536, PutRequest.newBuilder().setReplicationFactor(2).build())
+                .getObject().getRoot();
+        context.getBean(ReplicaIndex.class).recordCopy(wantedRoot, caller, 0, java.time.Instant.now());
+        java.util.function.BiFunction<String, String, Boolean> wanted = (cell, r) -> peer.handle(cell, PeerRequest.newBuilder()
+                .setCopyWanted(PeerCopyWanted.newBuilder().setRoot(r)).build()).getReplicaState().getHeld();
+        assertThat(wanted.apply(caller, wantedRoot)).isTrue();
+        assertThat(wanted.apply("d1".repeat(32), wantedRoot)).as("a cell never asked").isFalse();
+        assertThat(wanted.apply(caller, root)).as("content wanted in one copy").isFalse();
+        blocking().delete(DeleteRequest.newBuilder().setRoot(wantedRoot).build());
+        assertThat(wanted.apply(caller, wantedRoot)).as("content no longer referenced here").isFalse();
+
         // a copy of content stored here already is kept at once (no chunk to fetch); it holds the content when the
         // pin goes, until the caller releases it
         PeerReplicaState kept = peer.handle(caller, PeerRequest.newBuilder().setReplicate(PeerReplicate.newBuilder()
@@ -490,6 +503,7 @@ class CasGrpcIT {
         bad.put("replicate.size_bytes", PeerRequest.newBuilder().setReplicate(PeerReplicate.newBuilder().setRoot(absent)
                 .setSizeBytes(3_000_000)).build());
         bad.put("release.root", PeerRequest.newBuilder().setRelease(PeerRelease.newBuilder().setRoot("x")).build());
+        bad.put("copy_wanted.root", PeerRequest.newBuilder().setCopyWanted(PeerCopyWanted.getDefaultInstance()).build());
         bad.forEach((field, request) -> assertThatThrownBy(() -> peer.handle(caller, request)).as(field)
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly(field)));
     }

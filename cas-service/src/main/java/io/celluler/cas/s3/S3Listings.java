@@ -65,48 +65,14 @@ final class S3Listings {
         } else {
             start = Optional.ofNullable(param(query, "marker")).orElse("");
         }
-        // walk the keys in order, folding those that share a prefix up to the delimiter into one common prefix
-        List<ObjectRow> contents = new ArrayList<>();
-        List<String> prefixes = new ArrayList<>();
         // v1's NextMarker may be a common prefix; v2's continuation token already points past it
-        String after = v2 ? start : pastCommonPrefix(start, prefix, delimiter);
-        boolean truncated = false;
-        String lastReturned = null;
-        outer:
-        while (contents.size() + prefixes.size() < maxKeys) {
-            List<ObjectRow> page = objects.list(bucket, prefix, after, 1000);
-            if (page.isEmpty()) {
-                break;
-            }
-            for (ObjectRow o : page) {
-                if (contents.size() + prefixes.size() >= maxKeys) {
-                    truncated = true;
-                    break outer;
-                }
-                after = o.key();
-                if (!delimiter.isEmpty()) {
-                    int d = o.key().indexOf(delimiter, prefix.length());
-                    if (d >= 0) {
-                        String common = o.key().substring(0, d + delimiter.length());
-                        if (prefixes.isEmpty() || !prefixes.get(prefixes.size() - 1).equals(common)) {
-                            prefixes.add(common);
-                        }
-                        lastReturned = common;
-                        // skip the rest of this common prefix: every key below it sorts before prefix + max char
-                        after = common + Character.toString(Character.MAX_CODE_POINT);
-                        continue outer;
-                    }
-                }
-                contents.add(o);
-                lastReturned = o.key();
-            }
-            if (page.size() < 1000) {
-                break;
-            }
-        }
-        if (!truncated && contents.size() + prefixes.size() >= maxKeys && maxKeys > 0) {
-            truncated = !objects.list(bucket, prefix, after, 1).isEmpty();
-        }
+        String startKey = v2 ? start : pastCommonPrefix(start, prefix, delimiter);
+        Walk w = walk((key, id, n) -> objects.list(bucket, prefix, key, n), prefix, delimiter, maxKeys, startKey, Long.MIN_VALUE);
+        List<ObjectRow> contents = w.entries();
+        List<String> prefixes = w.prefixes();
+        boolean truncated = w.truncated();
+        String lastReturned = w.lastKey();
+        String after = w.afterKey();
         S3Xml x = new S3Xml().openRoot("ListBucketResult").text("Name", bucket).text("Prefix", enc(prefix, urlEncode));
         if (v2) {
             if (token != null) {
@@ -143,6 +109,73 @@ final class S3Listings {
             x.open("CommonPrefixes").text("Prefix", enc(p, urlEncode)).close("CommonPrefixes");
         }
         xml(res, 200, x.close("ListBucketResult").build());
+    }
+
+    /** A page of rows after the position (key, id), in listing order: {@link ObjectIndex#list} or {@link ObjectIndex#versions}. */
+    @FunctionalInterface
+    interface Pager {
+        List<ObjectRow> page(String afterKey, long afterId, int limit);
+    }
+
+    /**
+     * What a walk gathered: entries and common prefixes in order, whether more follow, the position it stopped at
+     * ({@code afterKey}, {@code afterId}) and the last thing it returned ({@code lastVersionId} null when that was a
+     * common prefix, or nothing was returned).
+     */
+    record Walk(List<ObjectRow> entries, List<String> prefixes, boolean truncated, String afterKey, long afterId,
+            String lastKey, String lastVersionId) {
+    }
+
+    /**
+     * Walks rows in order from after (afterKey, afterId), at most {@code maxKeys} entries and common prefixes, folding
+     * the keys that share a prefix up to the delimiter into one common prefix and skipping past the rest of it.
+     */
+    static Walk walk(Pager pager, String prefix, String delimiter, int maxKeys, String afterKey, long afterId) {
+        List<ObjectRow> entries = new ArrayList<>();
+        List<String> prefixes = new ArrayList<>();
+        boolean truncated = false;
+        String lastKey = null;
+        String lastVersion = null;
+        outer:
+        for (int round = 0; round < 10_000 && maxKeys > 0; round++) { // bounded: every round moves the position on
+            List<ObjectRow> page = pager.page(afterKey, afterId, 1000);
+            if (page.isEmpty()) {
+                break;
+            }
+            for (ObjectRow o : page) {
+                if (entries.size() + prefixes.size() >= maxKeys) {
+                    truncated = true;
+                    break outer;
+                }
+                afterKey = o.key();
+                afterId = o.id();
+                if (!delimiter.isEmpty()) {
+                    int d = o.key().indexOf(delimiter, prefix.length());
+                    if (d >= 0) {
+                        String common = o.key().substring(0, d + delimiter.length());
+                        if (prefixes.isEmpty() || !prefixes.get(prefixes.size() - 1).equals(common)) {
+                            prefixes.add(common);
+                        }
+                        lastKey = common;
+                        lastVersion = null;
+                        // skip the rest of this common prefix: every key below it sorts before prefix + max char
+                        afterKey = common + Character.toString(Character.MAX_CODE_POINT);
+                        afterId = Long.MIN_VALUE;
+                        continue outer;
+                    }
+                }
+                entries.add(o);
+                lastKey = o.key();
+                lastVersion = o.versionId();
+            }
+            if (page.size() < 1000) {
+                break;
+            }
+        }
+        if (!truncated && entries.size() + prefixes.size() >= maxKeys && maxKeys > 0) {
+            truncated = !pager.page(afterKey, afterId, 1).isEmpty();
+        }
+        return new Walk(entries, prefixes, truncated, afterKey, afterId, lastKey, lastVersion);
     }
 
     /**
@@ -186,49 +219,12 @@ final class S3Listings {
             // (a repeat is better than a skip)
             afterId = objects.version(bucket, keyMarker, versionMarker).map(ObjectRow::id).orElse(Long.MAX_VALUE);
         }
-        List<ObjectRow> entries = new ArrayList<>();
-        List<String> prefixes = new ArrayList<>();
-        boolean truncated = false;
-        String nextKey = null;
-        String nextVersion = null;
-        outer:
-        for (int round = 0; round < 10_000; round++) { // bounded: every round moves the position on
-            List<ObjectRow> page = objects.versions(bucket, prefix, afterKey, afterId, 1000);
-            if (page.isEmpty()) {
-                break;
-            }
-            for (ObjectRow o : page) {
-                if (entries.size() + prefixes.size() >= maxKeys) {
-                    truncated = true;
-                    break outer;
-                }
-                afterKey = o.key();
-                afterId = o.id();
-                if (!delimiter.isEmpty()) {
-                    int d = o.key().indexOf(delimiter, prefix.length());
-                    if (d >= 0) {
-                        String common = o.key().substring(0, d + delimiter.length());
-                        if (prefixes.isEmpty() || !prefixes.get(prefixes.size() - 1).equals(common)) {
-                            prefixes.add(common);
-                        }
-                        nextKey = common;
-                        nextVersion = null;
-                        afterKey = common + Character.toString(Character.MAX_CODE_POINT);
-                        afterId = Long.MIN_VALUE;
-                        continue outer;
-                    }
-                }
-                entries.add(o);
-                nextKey = o.key();
-                nextVersion = o.versionId();
-            }
-            if (page.size() < 1000) {
-                break;
-            }
-        }
-        if (!truncated && entries.size() + prefixes.size() >= maxKeys && maxKeys > 0) {
-            truncated = !objects.versions(bucket, prefix, afterKey, afterId, 1).isEmpty();
-        }
+        Walk w = walk((key, id, n) -> objects.versions(bucket, prefix, key, id, n), prefix, delimiter, maxKeys, afterKey, afterId);
+        List<ObjectRow> entries = w.entries();
+        List<String> prefixes = w.prefixes();
+        boolean truncated = w.truncated();
+        String nextKey = w.lastKey();
+        String nextVersion = w.lastVersionId();
         S3Xml x = new S3Xml().openRoot("ListVersionsResult").text("Name", bucket).text("Prefix", enc(prefix, urlEncode))
                 .text("KeyMarker", enc(keyMarker, urlEncode)).text("VersionIdMarker", versionMarker == null ? "" : versionMarker)
                 .text("MaxKeys", maxKeys);

@@ -6,10 +6,8 @@ import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
+import io.celluler.cas.PeriodicPass;
 import io.celluler.cas.config.CasProperties;
 import io.celluler.cas.object.ContentService;
 import io.celluler.cas.store.ChunkStore;
@@ -54,7 +52,7 @@ public class GarbageCollector implements SmartLifecycle {
     private final Counter orphansRemoved;
     private final Counter heldSkipped;
     private final Timer passes;
-    private ScheduledExecutorService scheduler;
+    private volatile PeriodicPass schedule;
     private int nextFolder;
     private volatile boolean running;
 
@@ -156,26 +154,14 @@ public class GarbageCollector implements SmartLifecycle {
         if (!settings.enabled()) {
             return;
         }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "cas-gc");
-            t.setDaemon(true);
-            return t;
-        });
-        long every = settings.interval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                runPass(clock.instant());
-            } catch (RuntimeException e) {
-                log.warn("gc pass failed (the next one retries): {}", e.toString());
-            }
-        }, every, every, TimeUnit.MILLISECONDS);
+        schedule = new PeriodicPass("cas-gc", settings.interval(), log, () -> runPass(clock.instant()));
     }
 
     @Override
     public void stop() {
         running = false;
-        if (scheduler != null) {
-            scheduler.shutdownNow();
+        if (schedule != null) {
+            schedule.close();
         }
     }
 

@@ -3,10 +3,8 @@ package io.celluler.cas.lifecycle;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
+import io.celluler.cas.PeriodicPass;
 import io.celluler.cas.config.CasProperties;
 import io.celluler.cas.store.LifecycleIndex;
 import io.celluler.cas.store.LifecycleRule;
@@ -48,7 +46,7 @@ public class LifecycleWorker implements SmartLifecycle {
     private final Counter noncurrentRemoved;
     private final Counter markersRemoved;
     private final Counter uploadsAborted;
-    private ScheduledExecutorService scheduler;
+    private volatile PeriodicPass passes;
     private volatile boolean running;
 
     /** What one pass did. */
@@ -133,30 +131,20 @@ public class LifecycleWorker implements SmartLifecycle {
 
     @Override
     public synchronized void start() {
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "cas-lifecycle");
-            t.setDaemon(true);
-            return t;
-        });
-        long every = settings.interval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                Pass p = runPass(clock.instant());
-                if (p.expired() + p.noncurrentRemoved() + p.markersRemoved() + p.uploadsAborted() > 0) {
-                    log.info("lifecycle pass: {}", p);
-                }
-            } catch (RuntimeException e) {
-                log.error("lifecycle pass failed", e);
+        passes = new PeriodicPass("cas-lifecycle", settings.interval(), log, () -> {
+            Pass p = runPass(clock.instant());
+            if (p.expired() + p.noncurrentRemoved() + p.markersRemoved() + p.uploadsAborted() > 0) {
+                log.info("lifecycle pass: {}", p);
             }
-        }, every, every, TimeUnit.MILLISECONDS);
+        });
         running = true;
     }
 
     @Override
     public synchronized void stop() {
         running = false;
-        if (scheduler != null) {
-            scheduler.shutdownNow();
+        if (passes != null) {
+            passes.close();
         }
     }
 

@@ -6,8 +6,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import io.celluler.cas.chunk.ChunkBoundaries;
 import io.celluler.cas.config.CasProperties;
@@ -45,8 +43,8 @@ public class ContentService implements DisposableBean {
         this.remote = remote;
         this.chunks = new ChunkStore(props.storeDir());
         this.defaultBoundaries = props.chunking().boundaries();
-        this.cpu = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), named("cas-hash"));
-        this.io = Executors.newFixedThreadPool(props.ioThreads(), named("cas-write"));
+        this.cpu = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), Thread.ofPlatform().daemon().name("cas-hash-", 1).factory());
+        this.io = Executors.newFixedThreadPool(props.ioThreads(), Thread.ofPlatform().daemon().name("cas-write-", 1).factory());
     }
 
     public ChunkStore chunks() {
@@ -188,14 +186,5 @@ public class ContentService implements DisposableBean {
     public void destroy() {
         cpu.shutdownNow();
         io.shutdownNow();
-    }
-
-    private static ThreadFactory named(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 }

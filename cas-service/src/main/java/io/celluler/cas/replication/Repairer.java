@@ -62,18 +62,11 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
      * verified write, so several in flight keep the link busy (measured: 12 MB/s with one, docs/benchmarks.md).
      */
     static final int FETCHES_IN_FLIGHT = 8;
-    private final ExecutorService fetchers = Executors.newFixedThreadPool(FETCHES_IN_FLIGHT, r -> {
-        Thread t = new Thread(r, "cas-fetch");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService fetchers = Executors.newFixedThreadPool(FETCHES_IN_FLIGHT,
+            Thread.ofPlatform().daemon().name("cas-fetch-", 1).factory());
     /** Background repairs (chunks of a newly adopted copy): one at a time, a bounded queue. */
     private final ThreadPoolExecutor background = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS,
-            new ArrayBlockingQueue<>(64), r -> {
-                Thread t = new Thread(r, "cas-repair");
-                t.setDaemon(true);
-                return t;
-            });
+            new ArrayBlockingQueue<>(64), Thread.ofPlatform().daemon().name("cas-repair").factory());
 
     public Repairer(PeerNetwork network, ChunkStore chunks, ContentIndex index, InFlightChunks inFlight, MeterRegistry meters) {
         this.network = network;

@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.celluler.cas.PeriodicPass;
 import io.celluler.cas.config.CasProperties;
 import io.celluler.cas.object.ContentService;
 import io.celluler.cas.replication.ReplicaIndex.Copy;
@@ -72,7 +73,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     private final Counter copiesReleased;
     private final Counter copiesDropped;
     private final AtomicInteger underReplicated = new AtomicInteger();
-    private volatile ScheduledExecutorService scheduler;
+    private volatile PeriodicPass passes;
     private volatile ScheduledExecutorService reconnects;
     private volatile ThreadPoolExecutor handlers;
     private String scrubCursor = "";
@@ -351,38 +352,19 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
 
     @Override
     public void start() {
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "cas-anti-entropy");
-            t.setDaemon(true);
-            return t;
-        });
         // the Serve stream is opened again on a thread of its own: a long pass must not keep the cell deaf to peers
-        reconnects = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "cas-peer-reconnect");
-            t.setDaemon(true);
-            return t;
-        });
+        reconnects = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("cas-peer-reconnect").factory());
         if (network != null) {
             handlers = new ThreadPoolExecutor(settings.handlerThreads(), settings.handlerThreads(), 0, TimeUnit.SECONDS,
-                    new ArrayBlockingQueue<>(256), r -> {
-                        Thread t = new Thread(r, "cas-peer");
-                        t.setDaemon(true);
-                        return t;
-                    });
+                    new ArrayBlockingQueue<>(256), Thread.ofPlatform().daemon().name("cas-peer-", 1).factory());
             network.serve(protocol::handle, handlers, reconnects, java.time.Duration.ofSeconds(2));
         }
-        long every = settings.interval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                Pass p = runPass();
-                if (p.missing() > 0 || p.copiesRequested() > 0 || p.copiesReleased() > 0) {
-                    log.info("anti-entropy pass: {}", p);
-                }
-            } catch (RuntimeException | Error e) {
-                // logged, and the next pass runs: a task that throws would silently end the schedule
-                log.error("anti-entropy pass failed", e);
+        passes = new PeriodicPass("cas-anti-entropy", settings.interval(), log, () -> {
+            Pass p = runPass();
+            if (p.missing() > 0 || p.copiesRequested() > 0 || p.copiesReleased() > 0) {
+                log.info("anti-entropy pass: {}", p);
             }
-        }, every, every, TimeUnit.MILLISECONDS);
+        });
         running = true;
     }
 
@@ -390,8 +372,8 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     @Override
     public void stop() {
         running = false;
-        if (scheduler != null) {
-            scheduler.shutdownNow();
+        if (passes != null) {
+            passes.close();
         }
         if (reconnects != null) {
             reconnects.shutdownNow();

@@ -130,7 +130,7 @@ public class LifecycleWorker implements SmartLifecycle {
     }
 
     @Override
-    public synchronized void start() {
+    public void start() {
         passes = new PeriodicPass("cas-lifecycle", settings.interval(), log, () -> {
             Pass p = runPass(clock.instant());
             if (p.expired() + p.noncurrentRemoved() + p.markersRemoved() + p.uploadsAborted() > 0) {
@@ -140,8 +140,9 @@ public class LifecycleWorker implements SmartLifecycle {
         running = true;
     }
 
+    /** Not synchronized with {@link #runPass}: stopping interrupts a pass instead of waiting for it. */
     @Override
-    public synchronized void stop() {
+    public void stop() {
         running = false;
         if (passes != null) {
             passes.close();

@@ -24,10 +24,12 @@ import io.celluler.core.cas.ContentUpload;
 import io.celluler.proto.cas.v1.CasServiceGrpc;
 import io.celluler.proto.cas.v1.ChunkRef;
 import io.celluler.proto.cas.v1.DeleteRequest;
+import io.celluler.proto.cas.v1.ErasureCoding;
 import io.celluler.proto.cas.v1.GetManifestRequest;
 import io.celluler.proto.cas.v1.GetRequest;
 import io.celluler.proto.cas.v1.PutRequest;
 import io.celluler.proto.cas.v1.ReplicaCopy;
+import io.celluler.proto.cas.v1.ShardCopy;
 import io.celluler.proto.cas.v1.StatRequest;
 import io.celluler.proto.cas.v1.StatResponse;
 import io.grpc.ManagedChannel;
@@ -42,7 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
  * on two other cells; a chunk corrupted on disk on a copy is detected on read, quarantined and fetched again from
  * another cell (the read returns the right bytes); cell 0's whole chunk folder deleted is rebuilt by anti-entropy
  * from the copies; a cell keeping a copy killed (SIGKILL), the copy goes to the fourth cell; and unpinned, the
- * content's copies are released.
+ * content's copies are released. Erasure-coded content (2+1) gets one shard index on each other cell, survives the
+ * loss of cell 0's chunks (on read and by anti-entropy) and, after that, of one shard keeper as well.
  */
 class CasReplicationIT {
 
@@ -50,7 +53,7 @@ class CasReplicationIT {
     static final int CELLS = 4;
     static final CellService CAS = CellService.ALL.stream().filter(s -> s.name().equals("cas-service")).findFirst().orElseThrow();
 
-    @TempDir
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) // a failed run leaves the cells' logs
     Path dataDir;
 
     final List<ManagedChannel> channels = new ArrayList<>();
@@ -112,8 +115,12 @@ class CasReplicationIT {
                 l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
-    @Test
-    void copiesAreKeptOnOtherCellsAndLostChunksRepairedFromThem() throws Exception {
+    /** The cells of a network started by {@link #up}: their process ids and cell ids, by index. */
+    record Cells(List<Long> pids, List<String> ids) {
+    }
+
+    /** {@code celluler up} with 4 cells (network-service and cas-service each), anti-entropy every second. */
+    Cells up() throws Exception {
         Path jar = Path.of("target/celluler-cli-exec.jar");
         assertThat(jar).as("the packaged command (mvn package builds it before the integration tests)").exists();
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-jar",
@@ -137,6 +144,34 @@ class CasReplicationIT {
             channels.add(ManagedChannelBuilder.forAddress("127.0.0.1", CAS.grpcPort(FIRST + k)).usePlaintext()
                     .maxInboundMessageSize(8 << 20).build());
         }
+        return new Cells(pids, ids);
+    }
+
+    void deleteChunkFolder(int k) throws java.io.IOException {
+        try (Stream<Path> all = Files.walk(chunks(k))) {
+            all.sorted(java.util.Comparator.reverseOrder()).filter(p -> !p.equals(chunks(k))).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /** Bytes and files in cell {@code k}'s chunk folder. */
+    long[] chunkFolder(int k) {
+        try (Stream<Path> all = Files.walk(chunks(k))) {
+            long[] out = new long[2];
+            all.filter(Files::isRegularFile).forEach(p -> {
+                out[0] += p.toFile().length();
+                out[1]++;
+            });
+            return out;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void copiesAreKeptOnOtherCellsAndLostChunksRepairedFromThem() throws Exception {
+        Cells cells = up();
+        List<Long> pids = cells.pids();
+        List<String> ids = cells.ids();
 
         // 3 MB on cell 0, wanted in 3 copies: two other cells keep complete copies
         byte[] data = new byte[3_000_000];
@@ -173,9 +208,7 @@ class CasReplicationIT {
         assertThat(metric(copy, "celluler_cas_repair_chunks_total")).isGreaterThanOrEqualTo(1);
 
         // cell 0's whole chunk folder deleted: anti-entropy rebuilds it from the copies
-        try (Stream<Path> all = Files.walk(chunks(0))) {
-            all.sorted(java.util.Comparator.reverseOrder()).filter(p -> !p.equals(chunks(0))).forEach(p -> p.toFile().delete());
-        }
+        deleteChunkFolder(0);
         assertThat(allChunksOn(0, refs)).isFalse();
         long t1 = System.nanoTime();
         await("cell 0's chunks rebuilt", 120, () -> allChunksOn(0, refs));
@@ -197,5 +230,69 @@ class CasReplicationIT {
         // unpinned on cell 0: the live copies are released
         cas(0).delete(DeleteRequest.newBuilder().setRoot(root).build());
         await("copies released", 60, () -> metric(0, "celluler_cas_replication_copies_released_total") >= 2);
+    }
+
+    @Test
+    void erasureCodedContentOutlivesItsChunksAndAnyMCellsKeepingShards() throws Exception {
+        Cells cells = up();
+        List<String> ids = cells.ids();
+
+        // 3 MB on cell 0 coded 2+1: the three other cells keep one shard index each, about half the content each
+        byte[] data = new byte[3_000_000];
+        new Random(6).nextBytes(data);
+        ErasureCoding twoPlusOne = ErasureCoding.newBuilder().setDataShards(2).setParityShards(1).build();
+        String root = ContentUpload.put(channels.get(0), data, 256 * 1024, PutRequest.newBuilder().setErasure(twoPlusOne).build(),
+                Duration.ofSeconds(60)).getObject().getRoot();
+        List<ChunkRef> refs = cas(0).getManifest(GetManifestRequest.newBuilder().setRoot(root).build()).getChunksList();
+        long t0 = System.nanoTime();
+        await("three complete shard indexes", 120, () -> cas(0).stat(StatRequest.newBuilder().setRoot(root).build())
+                .getShardsList().stream().filter(ShardCopy::getComplete).count() == 3);
+        System.out.printf("CAS erasure coding: 3 shard indexes (2+1) of %d bytes (%d chunks) complete %.1f s after the put%n",
+                data.length, refs.size(), (System.nanoTime() - t0) / 1e9);
+        StatResponse stat = cas(0).stat(StatRequest.newBuilder().setRoot(root).build());
+        assertThat(stat.getErasure()).isEqualTo(twoPlusOne);
+        assertThat(stat.getReplicasList()).as("shards, not copies").isEmpty();
+        assertThat(stat.getShardsList().stream().map(ShardCopy::getShardIndex)).containsExactlyInAnyOrder(0, 1, 2);
+        List<Integer> holders = stat.getShardsList().stream().sorted(java.util.Comparator.comparingInt(ShardCopy::getShardIndex))
+                .map(c -> ids.indexOf(c.getCellId())).toList();
+        assertThat(holders).as("three distinct other cells, by shard index").doesNotHaveDuplicates().doesNotContain(0, -1);
+        long kept = 0;
+        for (int k : holders) {
+            long[] folder = chunkFolder(k);
+            assertThat(folder[1]).as("cell %d keeps one shard per chunk", k).isEqualTo(refs.size());
+            assertThat(folder[0]).as("cell %d keeps about half of the content", k).isBetween(data.length / 2L, data.length / 2L + refs.size());
+            kept += folder[0];
+        }
+        System.out.printf("CAS erasure coding: %d bytes of shards on other cells for %d bytes of content (%.2fx; 2 more copies: 2x)%n",
+                kept, data.length, kept / (double) data.length);
+
+        // a cell keeping a shard index loses its folder: the scrub there finds the shards gone, fetches them again
+        int parityHolder = holders.get(2);
+        long[] before = chunkFolder(parityHolder);
+        deleteChunkFolder(parityHolder);
+        long t1 = System.nanoTime();
+        await("cell " + parityHolder + "'s shards fetched again", 120, () -> java.util.Arrays.equals(chunkFolder(parityHolder), before));
+        System.out.printf("CAS erasure coding: a deleted folder of %d shards fetched again from the origin in %.1f s%n",
+                before[1], (System.nanoTime() - t1) / 1e9);
+
+        // cell 0's chunk folder deleted: a read rebuilds each chunk from shards at once, anti-entropy all of them
+        deleteChunkFolder(0);
+        assertThat(get(0, root)).as("read while rebuilt from shards").isEqualTo(data);
+        await("cell 0's chunks rebuilt", 120, () -> allChunksOn(0, refs));
+        assertThat(metric(0, "celluler_cas_erasure_chunks_rebuilt_total")).isGreaterThanOrEqualTo(refs.size());
+
+        // one cell keeping a shard index killed (m = 1) and cell 0's chunks lost again: the other two shards suffice
+        ProcessHandle.of(cells.pids().get(holders.get(0))).orElseThrow().destroyForcibly();
+        await("the content is seen under-protected", 120, () -> metric(0, "celluler_cas_erasure_under") == 1);
+        deleteChunkFolder(0);
+        long t2 = System.nanoTime();
+        await("cell 0's chunks rebuilt from the two shards left", 180, () -> allChunksOn(0, refs));
+        System.out.printf("CAS erasure coding: %d chunks rebuilt from 2 of 3 shard indexes (one cell killed) in %.1f s%n",
+                refs.size(), (System.nanoTime() - t2) / 1e9);
+        assertThat(get(0, root)).isEqualTo(data);
+
+        // unpinned on cell 0: the live cells release their shards
+        cas(0).delete(DeleteRequest.newBuilder().setRoot(root).build());
+        await("shards released", 60, () -> metric(0, "celluler_cas_erasure_shards_released_total") >= 2);
     }
 }

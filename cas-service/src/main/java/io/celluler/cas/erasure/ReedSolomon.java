@@ -85,6 +85,51 @@ public final class ReedSolomon {
         return parity;
     }
 
+    /** The length of each shard of a chunk of {@code chunkLength} bytes: ceil(length / k) (at least 1). */
+    public int shardLength(int chunkLength) {
+        return Math.max(1, (chunkLength + k - 1) / k);
+    }
+
+    /** The k data shards of {@code chunk}: consecutive slices of {@link #shardLength} bytes, the last zero-padded. */
+    public byte[][] split(byte[] chunk) {
+        int len = shardLength(chunk.length);
+        byte[][] data = new byte[k][len];
+        for (int i = 0; i < k; i++) {
+            int from = i * len;
+            if (from < chunk.length) {
+                System.arraycopy(chunk, from, data[i], 0, Math.min(len, chunk.length - from));
+            }
+        }
+        return data;
+    }
+
+    /** Shard {@code index} (data shards first, then parity) of {@code chunk}; only that one is computed. */
+    public byte[] shard(byte[] chunk, int index) {
+        if (index < 0 || index >= k + m) {
+            throw new IllegalArgumentException("shard index " + index + " is outside 0.." + (k + m - 1));
+        }
+        byte[][] data = split(chunk);
+        if (index < k) {
+            return data[index];
+        }
+        byte[] out = new byte[data[0].length];
+        multiplyRow(matrix[index], data, out, out.length);
+        return out;
+    }
+
+    /** The chunk of {@code length} bytes that the k data shards (the first k entries of {@code shards}) hold. */
+    public byte[] join(byte[][] shards, int length) {
+        int len = shards[0].length;
+        if ((long) len * k < length) {
+            throw new IllegalArgumentException(k + " shards of " + len + " bytes cannot hold " + length + " bytes");
+        }
+        byte[] chunk = new byte[length];
+        for (int i = 0; i < k && i * len < length; i++) {
+            System.arraycopy(shards[i], 0, chunk, i * len, Math.min(len, length - i * len));
+        }
+        return chunk;
+    }
+
     /**
      * Fills in the missing shards (null entries) of {@code shards} (k data then m parity, in place) from any k that
      * are present.

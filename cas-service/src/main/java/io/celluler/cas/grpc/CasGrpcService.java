@@ -13,7 +13,11 @@ import io.celluler.cas.object.ContentService;
 import io.celluler.cas.object.Ingest;
 import io.celluler.cas.object.Manifest;
 import io.celluler.cas.replication.ReplicaIndex;
+import io.celluler.cas.replication.ErasureIndex;
 import io.celluler.cas.replication.Replicator;
+import io.celluler.cas.store.Erasure;
+import io.celluler.proto.cas.v1.ErasureCoding;
+import io.celluler.proto.cas.v1.ShardCopy;
 import io.celluler.cas.store.ChunkStore;
 import io.celluler.cas.store.ContentIndex.Pin;
 import io.celluler.cas.store.ContentIndex.PinResult;
@@ -89,6 +93,7 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
         private String expectedSha256 = "";
         private String mediaType = "";
         private int replicationFactor;
+        private Erasure erasure = Erasure.NONE;
         private boolean closed;
 
         PutCall(StreamObserver<PutResponse> responses) {
@@ -115,11 +120,19 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
                         throw GrpcErrors.invalidArgument("replication_factor", "must be between 0 (the cell's default, "
                                 + content.defaultReplicationFactor() + ") and " + content.maxReplicationFactor());
                     }
+                    if (request.hasErasure()) {
+                        erasure = erasure(request.getErasure());
+                        if (replicationFactor > 1) {
+                            throw GrpcErrors.invalidArgument("erasure", "content is kept either in copies or"
+                                    + " erasure-coded, not both (replication_factor is " + replicationFactor + ")");
+                        }
+                    }
                     upload = content.begin(false);
                 } else if (!request.getExpectedSha256().isEmpty() || !request.getMediaType().isEmpty()
-                        || request.getReplicationFactor() != 0) {
+                        || request.getReplicationFactor() != 0 || request.hasErasure()) {
                     throw GrpcErrors.invalidArgument(!request.getExpectedSha256().isEmpty() ? "expected_sha256"
-                            : !request.getMediaType().isEmpty() ? "media_type" : "replication_factor",
+                            : !request.getMediaType().isEmpty() ? "media_type"
+                            : request.hasErasure() ? "erasure" : "replication_factor",
                             "may only be set in the first message of the stream");
                 }
                 ByteString data = request.getData();
@@ -157,7 +170,7 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
                     throw GrpcErrors.invalidArgument("expected_sha256",
                             "the bytes hash to " + actual + ", not " + expectedSha256 + "; nothing was stored");
                 }
-                PinResult pinned = content.pin(upload, stored, mediaType, replicationFactor);
+                PinResult pinned = content.pin(upload, stored, mediaType, replicationFactor, erasure);
                 closed = true;
                 responses.onNext(PutResponse.newBuilder().setObject(info(pinned.pin()))
                         .setAlreadyPinned(pinned.alreadyPinned()).setNewChunks(stored.newChunks())
@@ -282,8 +295,25 @@ public class CasGrpcService extends CasServiceGrpc.CasServiceImplBase implements
                 b.addReplicas(ReplicaCopy.newBuilder().setCellId(c.cellId()).setComplete(c.chunksMissing() == 0)
                         .setChunksMissing(c.chunksMissing()).setCheckedAt(timestamp(c.checkedAt())));
             }
+            Erasure e = replicator.erasureOf(pin.root());
+            if (!e.none()) {
+                b.setErasure(ErasureCoding.newBuilder().setDataShards(e.dataShards()).setParityShards(e.parityShards()));
+                for (ErasureIndex.ShardCopy c : replicator.shardsOf(pin.root())) {
+                    b.addShards(ShardCopy.newBuilder().setShardIndex(c.shardIndex()).setCellId(c.cellId())
+                            .setComplete(c.chunksMissing() == 0).setChunksMissing(c.chunksMissing())
+                            .setCheckedAt(timestamp(c.checkedAt())));
+                }
+            }
             return b.build();
         });
+    }
+
+    private static Erasure erasure(ErasureCoding e) {
+        try {
+            return new Erasure(e.getDataShards(), e.getParityShards());
+        } catch (IllegalArgumentException bad) {
+            throw GrpcErrors.invalidArgument("erasure", bad.getMessage());
+        }
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.celluler.cas.store.ChunkStore;
 import io.celluler.cas.store.ContentIndex;
 import io.celluler.cas.store.ContentIndex.PinResult;
 import io.celluler.cas.store.ContentIndex.StoredManifest;
+import io.celluler.cas.store.Erasure;
 import io.celluler.cas.store.InFlightChunks;
 import io.celluler.cas.store.RemoteChunks;
 import org.springframework.beans.factory.DisposableBean;
@@ -90,12 +91,13 @@ public class ContentService implements DisposableBean {
 
     /**
      * Pins what an upload stored and lets go of its chunks (they are referenced now); {@code replicationFactor}:
-     * copies wanted on distinct cells, this one included (0: the cell's default).
+     * copies wanted on distinct cells, this one included (0: the cell's default); {@code erasure}: shards wanted on
+     * other cells instead (then the factor is 1 unless asked for).
      */
-    public PinResult pin(Ingest upload, Ingest.Result stored, String mediaType, int replicationFactor) {
+    public PinResult pin(Ingest upload, Ingest.Result stored, String mediaType, int replicationFactor, Erasure erasure) {
         try {
-            int factor = replicationFactor == 0 ? props.replication().defaultFactor() : replicationFactor;
-            return index.pin(stored.manifest(), mediaType, factor, clock.instant());
+            int factor = replicationFactor != 0 ? replicationFactor : erasure.none() ? props.replication().defaultFactor() : 1;
+            return index.pin(stored.manifest(), mediaType, factor, erasure, clock.instant());
         } finally {
             upload.close();
         }
@@ -129,7 +131,7 @@ public class ContentService implements DisposableBean {
         for (ChunkRef c : m.chunks()) {
             long chunkEnd = chunkStart + c.sizeBytes();
             if (chunkEnd > offset && chunkStart < end) {
-                byte[] data = readOrRepair(c.sha256());
+                byte[] data = readOrRepair(c.sha256(), m.root());
                 if (data.length != c.sizeBytes()) {
                     // the chunk is right (its hash checked) but the manifest says another length: never cut bytes
                     // by a wrong length (a root names chunk hashes, not sizes; a manifest is checked where it enters)
@@ -154,13 +156,16 @@ public class ContentService implements DisposableBean {
         }
     }
 
-    /** A chunk's verified bytes; when it is missing or corrupt here, fetched again from another cell first. */
-    public byte[] readOrRepair(String sha256) throws IOException {
+    /**
+     * A chunk's verified bytes; when it is missing or corrupt here, fetched again from another cell first (or rebuilt
+     * from the shards of {@code root}, the content being read, when it is erasure-coded).
+     */
+    public byte[] readOrRepair(String sha256, String root) throws IOException {
         try {
             return chunks.read(sha256);
         } catch (ChunkStore.MissingChunkException lost) {
             RemoteChunks peers = remote.getIfAvailable();
-            if (peers == null || !peers.fetch(sha256)) {
+            if (peers == null || !peers.fetch(sha256, root)) {
                 throw lost;
             }
             return chunks.read(sha256);

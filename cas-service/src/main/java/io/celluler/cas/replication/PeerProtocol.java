@@ -17,6 +17,7 @@ import io.celluler.core.grpc.GrpcErrors;
 import io.celluler.core.hash.Sha256;
 import io.celluler.proto.cas.v1.HasChunksResponse;
 import io.celluler.proto.cas.v1.PeerChunkPiece;
+import io.celluler.proto.cas.v1.PeerCopyWanted;
 import io.celluler.proto.cas.v1.PeerFetchChunk;
 import io.celluler.proto.cas.v1.PeerFetchManifest;
 import io.celluler.proto.cas.v1.PeerManifestPage;
@@ -49,8 +50,10 @@ public final class PeerProtocol {
 
     private final ContentService content;
     private final ReplicaIndex replicas;
-    private final PeerNetwork network;
     private final Repairer repairer;
+    private final PeerManifests manifests;
+    private final ShardKeeper shards;
+    private final ErasureIndex erasure;
     private final Clock clock = Clock.systemUTC();
     /** Large chunks recently served in pieces, at most {@value #RECENT_CHUNKS} (each at most 64 MiB). */
     private final java.util.LinkedHashMap<String, byte[]> recent = new java.util.LinkedHashMap<>(8, 0.75f, true) {
@@ -61,11 +64,20 @@ public final class PeerProtocol {
     };
     static final int RECENT_CHUNKS = 2;
 
-    public PeerProtocol(ContentService content, ReplicaIndex replicas, PeerNetwork network, Repairer repairer) {
+    /** {@code network} and {@code repairer} may be null (a cell alone): then it answers, and adopts nothing. */
+    public PeerProtocol(ContentService content, ReplicaIndex replicas, ErasureIndex erasure, PeerNetwork network,
+            Repairer repairer) {
         this.content = content;
         this.replicas = replicas;
-        this.network = network;
+        this.erasure = erasure;
         this.repairer = repairer;
+        this.manifests = new PeerManifests(content, network);
+        this.shards = new ShardKeeper(content, erasure, network, manifests);
+    }
+
+    /** The keeper of shards for other cells that answers this protocol's shard requests. */
+    ShardKeeper shards() {
+        return shards;
     }
 
     /** The answer to {@code request} from cell {@code source}; a refusal is thrown as a status. */
@@ -86,11 +98,20 @@ public final class PeerProtocol {
             }
             case REPLICA_STATUS -> out.setReplicaState(state(source, request.getReplicaStatus()));
             case COPY_WANTED -> {
-                String root = root("copy_wanted.root", request.getCopyWanted().getRoot());
-                out.setReplicaState(PeerReplicaState.newBuilder().setRoot(root).setHeld(replicas.wantsCopyFrom(root, source)));
+                PeerCopyWanted r = request.getCopyWanted();
+                String root = root("copy_wanted.root", r.getRoot());
+                boolean wanted = r.hasShardIndex() ? erasure.wantsShardFrom(root, r.getShardIndex(), source, replicas)
+                        : replicas.wantsCopyFrom(root, source);
+                out.setReplicaState(PeerReplicaState.newBuilder().setRoot(root).setHeld(wanted));
             }
+            case KEEP_SHARD -> out.setReplicaState(shards.keep(source, request.getKeepShard()));
+            case SHARD_STATUS -> out.setReplicaState(shards.status(source, root("shard_status.root",
+                    request.getShardStatus().getRoot()), request.getShardStatus().getShardIndex()));
+            case RELEASE_SHARD -> out.setReplicaState(shards.release(source, root("release_shard.root",
+                    request.getReleaseShard().getRoot()), request.getReleaseShard().getShardIndex()));
+            case FETCH_SHARDS -> out.setShardPieces(shards.serve(request.getFetchShards()));
             default -> throw GrpcErrors.invalidArgument("kind", "one of has_chunks, fetch_chunk, fetch_manifest, replicate,"
-                    + " release, replica_status, copy_wanted");
+                    + " release, replica_status, copy_wanted, keep_shard, shard_status, release_shard, fetch_shards");
         }
         return out.build();
     }
@@ -167,7 +188,7 @@ public final class PeerProtocol {
                     + content.maxObjectSizeBytes() + " bytes");
         }
         if (!replicas.holds(root, origin)) {
-            Manifest m = content.manifest(root).map(StoredManifest::manifest).orElseGet(() -> fetchManifest(origin, root));
+            Manifest m = content.manifest(root).map(StoredManifest::manifest).orElseGet(() -> manifests.fetch(origin, root));
             if (m.sizeBytes() > content.maxObjectSizeBytes()) {
                 throw GrpcErrors.limitExceeded("replicate.size_bytes", "this cell keeps content of at most "
                         + content.maxObjectSizeBytes() + " bytes");
@@ -205,72 +226,7 @@ public final class PeerProtocol {
         return out;
     }
 
-    /** The manifest from {@code origin}, page by page, checked against its root; UNAVAILABLE when it cannot be had. */
-    private Manifest fetchManifest(String origin, String root) {
-        List<ChunkRef> refs = new ArrayList<>();
-        PeerManifestPage first = null;
-        int total;
-        long bytes = 0;
-        do {
-            PeerManifestPage page = network.call(origin, PeerRequest.newBuilder().setFetchManifest(PeerFetchManifest.newBuilder()
-                    .setRoot(root).setFirstChunk(refs.size()).setMaxChunks(MAX_MANIFEST_PAGE)).build()).getManifestPage();
-            if (page.getMissing()) {
-                throw Status.FAILED_PRECONDITION.withDescription("cell " + origin + " asked for a copy of " + root
-                        + " but does not have its manifest").asRuntimeException();
-            }
-            if (first == null) {
-                first = page;
-                if (page.getChunkCount() < 0 || page.getChunkCount() > MAX_MANIFEST_CHUNKS
-                        || !Sha256.isCanonicalHex(page.getContentSha256())) {
-                    throw badManifest(origin, root, "its header is out of bounds");
-                }
-            }
-            total = first.getChunkCount();
-            List<ChunkRef> entries;
-            try {
-                entries = Manifest.unpack(page.getPackedChunks().toByteArray());
-            } catch (IllegalArgumentException e) {
-                throw badManifest(origin, root, e.getMessage());
-            }
-            // every page but the last is full: a peer cannot hold this cell's handler with one reference a page
-            if (page.getFirstChunk() != refs.size() || page.getChunkCount() != total
-                    || entries.size() != Math.min(MAX_MANIFEST_PAGE, total - refs.size())) {
-                throw badManifest(origin, root, "a page does not fit the ones before");
-            }
-            for (ChunkRef c : entries) {
-                if (c.sizeBytes() < 1 || c.sizeBytes() > Repairer.MAX_CHUNK_BYTES) {
-                    throw badManifest(origin, root, "a chunk of " + c.sizeBytes() + " bytes");
-                }
-                bytes += c.sizeBytes();
-            }
-            if (bytes > content.maxObjectSizeBytes()) {
-                throw GrpcErrors.limitExceeded("replicate.size_bytes", "this cell keeps content of at most "
-                        + content.maxObjectSizeBytes() + " bytes");
-            }
-            refs.addAll(entries); // every round adds at least one reference until the total: the loop ends
-        } while (refs.size() < total);
-        Manifest m = new Manifest(root, first.getContentSha256(), first.getSizeBytes(), refs);
-        if (!m.consistent()) {
-            throw badManifest(origin, root, "its chunks do not hash to its root");
-        }
-        // the root names the chunk hashes, not their sizes: sizes of chunks stored here must match what it says
-        // (those fetched later are checked when they arrive, against the size recorded from this manifest)
-        for (ChunkRef c : refs) {
-            long stored = content.chunks().size(c.sha256());
-            if (stored >= 0 && stored != c.sizeBytes()) {
-                throw badManifest(origin, root, "chunk " + c.sha256() + " has " + stored + " bytes here, not " + c.sizeBytes());
-            }
-        }
-        return m;
-    }
-
-    private static StatusRuntimeException badManifest(String origin, String root, String why) {
-        log.warn("cell {} sent a bad manifest for {}: {}", origin, root, why);
-        return Status.INVALID_ARGUMENT.withDescription("replicate.root: the manifest of " + root + " from cell " + origin
-                + " does not verify: " + why).asRuntimeException();
-    }
-
-    private static List<String> hashes(List<String> hashes) {
+    static List<String> hashes(List<String> hashes) {
         if (hashes.isEmpty() || hashes.size() > MAX_HAS) {
             throw GrpcErrors.invalidArgument("has_chunks.sha256", "name 1 to " + MAX_HAS + " chunks");
         }
@@ -280,14 +236,14 @@ public final class PeerProtocol {
         return hashes;
     }
 
-    private static String hash(String field, String h) {
+    static String hash(String field, String h) {
         if (!Sha256.isCanonicalHex(h)) {
             throw GrpcErrors.invalidArgument(field, "must be 64 lowercase hex characters");
         }
         return h;
     }
 
-    private static String root(String field, String root) {
+    static String root(String field, String root) {
         return hash(field, root);
     }
 }

@@ -23,6 +23,7 @@ import io.celluler.cas.replication.ReplicaIndex.Copy;
 import io.celluler.cas.replication.ReplicaIndex.Wanted;
 import io.celluler.cas.store.ChunkStore;
 import io.celluler.cas.store.ContentIndex.StoredManifest;
+import io.celluler.cas.store.Erasure;
 import io.celluler.cas.store.RemoteChunks;
 import io.celluler.proto.cas.v1.PeerCopyWanted;
 import io.celluler.proto.cas.v1.PeerReplicaState;
@@ -51,6 +52,9 @@ import org.springframework.stereotype.Component;
  *       keeping copies are asked how complete they are; while fewer than {@code factor - 1} live cells keep one, the
  *       next cells in rendezvous order ({@link Placement}) are asked to keep one (they fetch the manifest and chunks
  *       from this cell or any other). Content nothing here references any more has its copies released.</li>
+ *   <li><b>Erasure coding</b>: the same for content kept as k + m shards on other cells ({@link ShardPlacement});
+ *       chunks that no cell had whole are rebuilt from shards; shards kept here for others and found lost are
+ *       fetched again from their origins, and unfinished ones resumed ({@link ShardKeeper}).</li>
  * </ol>
  * Reads do not wait for a pass: a chunk found missing or corrupt on read is fetched from other cells at once
  * ({@link #fetch}) and the read goes on with the verified bytes.
@@ -64,9 +68,12 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     private final ContentService content;
     private final ChunkStore chunks;
     private final ReplicaIndex replicas;
+    private final ErasureIndex erasure;
     private final PeerNetwork network;
     private final Repairer repairer;
     private final PeerProtocol protocol;
+    private final ShardKeeper shardKeeper;
+    private final ShardPlacement shardPlacement;
     private final Clock clock = Clock.systemUTC();
     private final Counter missingFound;
     private final Counter copiesRequested;
@@ -85,22 +92,42 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
 
     /** What one pass did. */
     public record Pass(int chunksChecked, long bytesVerified, int missing, int repaired, int contentsChecked,
-            int copiesRequested, int copiesReleased, int underReplicated, int copiesDropped) {
+            int copiesRequested, int copiesReleased, int underReplicated, int copiesDropped, Shards shards) {
     }
 
-    public Replicator(CasProperties props, ContentService content, ReplicaIndex replicas, MeterRegistry meters) {
+    /**
+     * What one pass did for erasure-coded content: contents checked, shard indexes newly placed, released, contents
+     * with fewer than k + m indexes kept, chunks rebuilt from shards, shards kept here fetched again, shards kept
+     * here released because their origin no longer wants them.
+     */
+    public record Shards(int contentsChecked, int shardsRequested, int shardsReleased, int underProtected, int chunksRebuilt,
+            int shardsRepaired, int shardsDropped) {
+        static final Shards NONE = new Shards(0, 0, 0, 0, 0, 0, 0);
+
+        boolean changedAnything() {
+            return shardsRequested + shardsReleased + chunksRebuilt + shardsRepaired + shardsDropped > 0;
+        }
+    }
+
+    public Replicator(CasProperties props, ContentService content, ReplicaIndex replicas, ErasureIndex erasure,
+            MeterRegistry meters) {
         this.settings = props.replication();
         this.content = content;
         this.chunks = content.chunks();
         this.replicas = replicas;
+        this.erasure = erasure;
         if (settings.networked()) {
             this.network = new PeerNetwork(settings.networkAddress(), settings.callTimeout());
             this.repairer = new Repairer(network, chunks, content.index(), content.inFlight(), meters);
-            this.protocol = new PeerProtocol(content, replicas, network, repairer);
+            this.protocol = new PeerProtocol(content, replicas, erasure, network, repairer);
+            this.shardKeeper = protocol.shards();
+            this.shardPlacement = new ShardPlacement(content, erasure, replicas, network, meters);
         } else {
             this.network = null;
             this.repairer = null;
             this.protocol = null;
+            this.shardKeeper = null;
+            this.shardPlacement = null;
         }
         this.missingFound = meters.counter("celluler.cas.scrub.missing");
         this.copiesRequested = meters.counter("celluler.cas.replication.copies.requested");
@@ -125,6 +152,21 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         return repairer != null && repairer.fetch(sha256);
     }
 
+    /** A chunk of {@code root}: from a cell that has it whole, else rebuilt from the content's shards (if coded). */
+    @Override
+    public boolean fetch(String sha256, String root) {
+        return fetch(sha256) || (shardPlacement != null && shardPlacement.rebuild(root, sha256));
+    }
+
+    /** How {@code root} is erasure-coded over other cells ({@link Erasure#NONE}: it is not). */
+    public Erasure erasureOf(String root) {
+        return erasure.coded(root).map(ErasureIndex.Coded::erasure).orElse(Erasure.NONE);
+    }
+
+    public List<ErasureIndex.ShardCopy> shardsOf(String root) {
+        return erasure.shards(root);
+    }
+
     /** Copies wanted for {@code root} (1: this cell's only) and where they are. */
     public int factorOf(String root) {
         return replicas.wanted(root).map(Wanted::factor).orElse(1);
@@ -140,11 +182,25 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         int checked = scrub(missing);
         long verified = verify(missing);
         Set<String> lost = new LinkedHashSet<>(missing);
+        int found = lost.size();
         int repaired = 0;
+        int shardsRepaired = 0;
+        List<String> peers = network == null ? null : livePeers();
         if (!lost.isEmpty()) {
             missingFound.increment(lost.size());
             if (repairer != null) {
-                repaired = repairer.repair(lost, List.of()).size();
+                // shards kept for other cells exist nowhere else by their hash: they come again from their origins
+                List<ErasureIndex.MappedShard> shards = erasure.shardsAmong(lost);
+                if (!shards.isEmpty()) {
+                    shards.forEach(s -> lost.remove(s.shardHash()));
+                    if (peers != null) {
+                        shardsRepaired = shardKeeper.repair(shards, new HashSet<>(peers)).size();
+                    }
+                }
+                Set<String> fetched = repairer.repair(lost, List.of());
+                repaired = fetched.size();
+                lost.removeAll(fetched);
+                shardPlacement.noteLost(lost); // chunks no cell had whole: rebuilt from shards if their content is coded
             } else {
                 log.warn("{} chunk(s) are missing or corrupt and this cell has no network to repair them from (e.g. {})",
                         lost.size(), lost.iterator().next());
@@ -152,13 +208,19 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         }
         int[] placement = new int[4];
         int dropped = 0;
-        List<String> peers = network == null ? null : livePeers();
+        Shards coded = Shards.NONE;
         if (peers != null) {
             placement = place(peers);
             dropped = recheckHolds(new HashSet<>(peers));
+            ShardPlacement.Step step = shardPlacement.place(peers, settings.placementBatch());
+            shardKeeper.resume(settings.placementBatch());
+            int shardsDropped = shardKeeper.recheck(new HashSet<>(peers), clock.instant().minus(settings.holdRecheckAfter()),
+                    settings.placementBatch());
+            coded = new Shards(step.contents(), step.shardsRequested(), step.shardsReleased(), step.underProtected(),
+                    step.chunksRebuilt(), shardsRepaired, shardsDropped);
         }
-        return new Pass(checked, verified, lost.size(), repaired, placement[0], placement[1], placement[2], placement[3],
-                dropped);
+        return new Pass(checked, verified, found, repaired, placement[0], placement[1], placement[2], placement[3],
+                dropped, coded);
     }
 
     /** Presence of the next rows' files; returns how many rows were checked. */
@@ -361,7 +423,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         }
         passes = new PeriodicPass("cas-anti-entropy", settings.interval(), log, () -> {
             Pass p = runPass();
-            if (p.missing() > 0 || p.copiesRequested() > 0 || p.copiesReleased() > 0) {
+            if (p.missing() > 0 || p.copiesRequested() > 0 || p.copiesReleased() > 0 || p.shards().changedAnything()) {
                 log.info("anti-entropy pass: {}", p);
             }
         });
@@ -383,6 +445,9 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
         }
         if (repairer != null) {
             repairer.close();
+        }
+        if (shardKeeper != null) {
+            shardKeeper.close();
         }
         if (network != null) {
             network.close();

@@ -26,6 +26,7 @@ import io.celluler.cas.object.ContentService;
 import io.celluler.cas.object.Ingest;
 import io.celluler.cas.object.Manifest;
 import io.celluler.cas.store.ChunkStore;
+import io.celluler.cas.store.Erasure;
 import io.celluler.cas.store.LifecycleIndex;
 import io.celluler.cas.store.LifecycleRule;
 import io.celluler.cas.store.ObjectIndex;
@@ -179,6 +180,14 @@ public class S3Api extends OncePerRequestFilter {
      */
     static final String CHUNKING_HEADER = "x-celluler-chunking";
 
+    /**
+     * Celluler's own header on CreateBucket (and HeadBucket's answer when set): keep the bucket's content
+     * erasure-coded, {@code k+m} (e.g. {@code 4+2}): each chunk cut into k data and m parity shards, each shard index
+     * on a distinct other cell; the content outlives this cell's chunks and any m of those cells. Instead of copies:
+     * with it the replication factor is 1 unless asked for, and more than 1 is refused.
+     */
+    static final String ERASURE_HEADER = "x-celluler-erasure";
+
     private String chunking(String header) {
         if (header == null || header.isBlank()) {
             return content.defaultChunking();
@@ -188,6 +197,21 @@ public class S3Api extends OncePerRequestFilter {
             throw S3Exception.invalidArgument(CHUNKING_HEADER + " must be fastcdc or fixed, not '" + header + "'");
         }
         return mode;
+    }
+
+    private static Erasure erasure(String header) {
+        if (header == null || header.isBlank()) {
+            return Erasure.NONE;
+        }
+        try {
+            Erasure e = Erasure.parse(header);
+            if (!e.none()) {
+                return e;
+            }
+        } catch (IllegalArgumentException bad) {
+            throw S3Exception.invalidArgument(ERASURE_HEADER + " " + bad.getMessage());
+        }
+        throw S3Exception.invalidArgument(ERASURE_HEADER + " needs at least 1 data and 1 parity shard, not '" + header + "'");
     }
 
     private int replicationFactor(String header) {
@@ -216,10 +240,16 @@ public class S3Api extends OncePerRequestFilter {
         switch (req.getMethod()) {
             case "PUT" -> {
                 checkBucketName(name);
-                int factor = replicationFactor(req.getHeader(REPLICATION_FACTOR_HEADER));
+                Erasure erasure = erasure(req.getHeader(ERASURE_HEADER));
+                int factor = erasure.none() || req.getHeader(REPLICATION_FACTOR_HEADER) != null
+                        ? replicationFactor(req.getHeader(REPLICATION_FACTOR_HEADER)) : 1;
+                if (!erasure.none() && factor > 1) {
+                    throw S3Exception.invalidArgument(ERASURE_HEADER + " and " + REPLICATION_FACTOR_HEADER + " " + factor
+                            + ": a bucket's content is kept either in copies or erasure-coded, not both");
+                }
                 String chunking = chunking(req.getHeader(CHUNKING_HEADER));
                 drainCreateBucketBody(req);
-                if (!objects.createBucket(name, who.key().tenant(), factor, chunking, clock.instant())) {
+                if (!objects.createBucket(name, who.key().tenant(), factor, erasure, chunking, clock.instant())) {
                     Bucket existing = objects.bucket(name).orElseThrow(() -> S3Exception.noSuchBucket(name));
                     throw existing.tenant().equals(who.key().tenant())
                             ? new S3Exception(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.", name)
@@ -233,6 +263,9 @@ public class S3Api extends OncePerRequestFilter {
                 res.setHeader("x-amz-bucket-region", region);
                 res.setHeader(REPLICATION_FACTOR_HEADER, String.valueOf(b.replicationFactor()));
                 res.setHeader(CHUNKING_HEADER, b.chunking());
+                if (!b.erasure().none()) {
+                    res.setHeader(ERASURE_HEADER, b.erasure().toString());
+                }
                 res.setStatus(200);
             }
             case "DELETE" -> {

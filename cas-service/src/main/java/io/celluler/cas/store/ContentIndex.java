@@ -64,16 +64,18 @@ public class ContentIndex {
      * Pins content by its root (idempotent): one reference on the manifest, which is created with references on its
      * chunks when it is new. Durable when it returns. The chunks must be stored already.
      */
-    public PinResult pin(Manifest m, String mediaType, int replicationFactor, Instant now) {
+    public PinResult pin(Manifest m, String mediaType, int replicationFactor, Erasure erasure, Instant now) {
         Instant at = micros(now);
         return retrying(() -> tx.execute(status -> {
             List<Pin> existing = pins("WHERE p.root = ?", m.root());
             if (!existing.isEmpty()) {
                 requireCopies(m.root(), replicationFactor, at);
+                requireErasure(m.root(), erasure, at);
                 return new PinResult(existing.get(0), false, true);
             }
             boolean fresh = addManifestReference(m, at);
             requireCopies(m.root(), replicationFactor, at);
+            requireErasure(m.root(), erasure, at);
             jdbc.update("INSERT INTO pin (root, media_type, created_at) VALUES (?, ?, ?)", m.root(),
                     mediaType == null || mediaType.isEmpty() ? null : mediaType, Timestamp.from(at));
             return new PinResult(new Pin(m.root(), mediaType == null ? "" : mediaType, at, m.sizeBytes(), m.contentSha256(),
@@ -136,6 +138,21 @@ public class ContentIndex {
         if (jdbc.update("UPDATE replication SET factor = GREATEST(factor, ?), updated_at = ? WHERE root = ?", factor,
                 Timestamp.from(at), root) == 0) {
             jdbc.update("INSERT INTO replication (root, factor, updated_at) VALUES (?, ?, ?)", root, factor, Timestamp.from(at));
+        }
+    }
+
+    /**
+     * Inside the caller's transaction: content {@code root} (whose manifest is stored) is to be kept erasure-coded on
+     * other cells. The first scheme asked for stays while the content lives (its shards are placed by it); a later
+     * reference only refreshes the time. Nothing to record for {@link Erasure#NONE}.
+     */
+    void requireErasure(String root, Erasure erasure, Instant at) {
+        if (erasure.none()) {
+            return;
+        }
+        if (jdbc.update("UPDATE erasure SET updated_at = ? WHERE root = ?", Timestamp.from(at), root) == 0) {
+            jdbc.update("INSERT INTO erasure (root, data_shards, parity_shards, updated_at) VALUES (?, ?, ?, ?)", root,
+                    erasure.dataShards(), erasure.parityShards(), Timestamp.from(at));
         }
     }
 
@@ -238,8 +255,14 @@ public class ContentIndex {
 
     /** Deletes a chunk's row if it is still unreferenced since before {@code cutoff}. */
     public boolean removeChunk(String hash, Instant cutoff) {
-        return jdbc.update("DELETE FROM chunk WHERE hash = ? AND ref_count = 0 AND unreferenced_since < ?", hash,
-                Timestamp.from(cutoff)) == 1;
+        return Boolean.TRUE.equals(tx.execute(status -> {
+            if (jdbc.update("DELETE FROM chunk WHERE hash = ? AND ref_count = 0 AND unreferenced_since < ?", hash,
+                    Timestamp.from(cutoff)) == 0) {
+                return false;
+            }
+            jdbc.update("DELETE FROM shard_map WHERE shard_hash = ?", hash); // it answered for this shard: gone with it
+            return true;
+        }));
     }
 
     /**

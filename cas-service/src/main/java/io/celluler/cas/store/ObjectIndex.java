@@ -31,10 +31,11 @@ public class ObjectIndex {
 
     /**
      * A bucket; {@code replicationFactor}: copies of its content on distinct cells, this one included;
+     * {@code erasure}: how its content is erasure-coded over other cells ({@link Erasure#NONE}: it is not);
      * {@code chunking}: how its objects are cut ({@code fastcdc} or {@code fixed}).
      */
     public record Bucket(String name, String tenant, Instant createdAt, String versioning, int replicationFactor,
-            String chunking) {
+            Erasure erasure, String chunking) {
     }
 
     /** Bucket versioning states, as S3 names them ({@code Off}: never enabled). */
@@ -60,10 +61,10 @@ public class ObjectIndex {
             rs.getString("user_metadata"), rs.getTimestamp("created_at").toInstant());
     private static final SecureRandom VERSION_IDS = new SecureRandom();
 
-    private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning, replication_factor, chunking"
-            + " FROM bucket";
+    private static final String BUCKET_COLUMNS = "SELECT name, tenant, created_at, versioning, replication_factor, chunking,"
+            + " erasure_data_shards, erasure_parity_shards FROM bucket";
     private static final RowMapper<Bucket> BUCKET = (rs, i) -> new Bucket(rs.getString(1), rs.getString(2),
-            rs.getTimestamp(3).toInstant(), rs.getString(4), rs.getInt(5), rs.getString(6));
+            rs.getTimestamp(3).toInstant(), rs.getString(4), rs.getInt(5), new Erasure(rs.getInt(7), rs.getInt(8)), rs.getString(6));
     private static final String UPLOAD_COLUMNS = "SELECT upload_id, bucket, object_key, content_type, user_metadata, created_at"
             + " FROM multipart_upload";
     private static final RowMapper<Upload> UPLOAD = (rs, i) -> new Upload(rs.getString(1), rs.getString(2), rs.getString(3),
@@ -97,11 +98,13 @@ public class ObjectIndex {
     }
 
     /** Creates a bucket; false when the name is taken (by anyone). */
-    public boolean createBucket(String name, String tenant, int replicationFactor, String chunking, Instant now) {
+    public boolean createBucket(String name, String tenant, int replicationFactor, Erasure erasure, String chunking,
+            Instant now) {
         try {
-            jdbc.update("INSERT INTO bucket (name, tenant, created_at, versioning, replication_factor, chunking)"
-                    + " VALUES (?, ?, ?, 'Off', ?, ?)", name, tenant, Timestamp.from(ContentIndex.micros(now)), replicationFactor,
-                    chunking);
+            jdbc.update("INSERT INTO bucket (name, tenant, created_at, versioning, replication_factor, chunking,"
+                    + " erasure_data_shards, erasure_parity_shards) VALUES (?, ?, ?, 'Off', ?, ?, ?, ?)", name, tenant,
+                    Timestamp.from(ContentIndex.micros(now)), replicationFactor, chunking, erasure.dataShards(),
+                    erasure.parityShards());
             return true;
         } catch (DuplicateKeyException taken) {
             return false;
@@ -163,8 +166,9 @@ public class ObjectIndex {
     private ObjectRow replaceObject(String bucket, String key, Manifest m, String etag, String contentType,
             String userMetadataJson, Instant at) {
         content.addManifestReference(m, at);
-        Integer factor = jdbc.queryForObject("SELECT replication_factor FROM bucket WHERE name = ?", Integer.class, bucket);
-        content.requireCopies(m.root(), factor == null ? 1 : factor, at);
+        Bucket b = bucket(bucket).orElseThrow(() -> new IllegalStateException("bucket " + bucket + " is gone"));
+        content.requireCopies(m.root(), b.replicationFactor(), at);
+        content.requireErasure(m.root(), b.erasure(), at);
         return addVersion(bucket, key, m, etag, contentType, userMetadataJson, at);
     }
 

@@ -90,6 +90,37 @@ class ReedSolomonTest {
     }
 
     @Test
+    void chunksOfAnyLengthAreCutIntoShardsThatAnyKOfGiveBack() {
+        ReedSolomon rs = new ReedSolomon(4, 2);
+        Random r = new Random(11);
+        for (int len : new int[] {1, 3, 4, 5, 1000, 65_537}) {
+            byte[] chunk = new byte[len];
+            r.nextBytes(chunk);
+            assertThat(rs.shardLength(len)).isEqualTo(Math.max(1, (len + 3) / 4));
+            byte[][] shards = new byte[6][];
+            for (int i = 0; i < 6; i++) {
+                shards[i] = rs.shard(chunk, i);
+                assertThat(shards[i]).hasSize(rs.shardLength(len));
+            }
+            byte[][] parity = rs.encode(rs.split(chunk));
+            assertThat(shards[4]).as("one parity shard alone, as all of them together").isEqualTo(parity[0]);
+            assertThat(shards[5]).isEqualTo(parity[1]);
+            for (int[] lost : subsets(6, 2)) {
+                byte[][] some = shards.clone();
+                for (int i : lost) {
+                    some[i] = null;
+                }
+                rs.reconstruct(some);
+                assertThat(rs.join(some, len)).as("length %d without shards %s", len, java.util.Arrays.toString(lost))
+                        .isEqualTo(chunk);
+            }
+        }
+        assertThatThrownBy(() -> rs.shard(new byte[8], 6)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> rs.join(new byte[][] {new byte[1], new byte[1], new byte[1], new byte[1]}, 5))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void badShapesAreRefused() {
         assertThatThrownBy(() -> new ReedSolomon(0, 2)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new ReedSolomon(200, 57)).isInstanceOf(IllegalArgumentException.class);

@@ -20,6 +20,8 @@ import com.google.rpc.BadRequest;
 import io.celluler.cas.CasServiceApplication;
 import io.celluler.cas.object.ContentService;
 import io.celluler.cas.object.Manifest;
+import io.celluler.cas.erasure.ReedSolomon;
+import io.celluler.cas.replication.ErasureIndex;
 import io.celluler.cas.replication.PeerProtocol;
 import io.celluler.cas.replication.ReplicaIndex;
 import io.celluler.cas.replication.Replicator;
@@ -44,7 +46,13 @@ import io.celluler.proto.cas.v1.PutResponse;
 import io.celluler.proto.cas.v1.StatRequest;
 import io.celluler.proto.cas.v1.StatResponse;
 import io.celluler.proto.cas.v1.PeerChunkPiece;
+import io.celluler.proto.cas.v1.ErasureCoding;
 import io.celluler.proto.cas.v1.PeerCopyWanted;
+import io.celluler.proto.cas.v1.PeerFetchShards;
+import io.celluler.proto.cas.v1.PeerKeepShard;
+import io.celluler.proto.cas.v1.PeerShardPiece;
+import io.celluler.proto.cas.v1.PeerShardPieces;
+import io.celluler.proto.cas.v1.PeerShardRef;
 import io.celluler.proto.cas.v1.PeerFetchChunk;
 import io.celluler.proto.cas.v1.PeerFetchManifest;
 import io.celluler.proto.cas.v1.PeerManifestPage;
@@ -406,6 +414,23 @@ class CasGrpcIT {
         assertThat(pass.copiesRequested()).isZero();
         String other = put(randomBytes(1000, 31), 1000, PutRequest.getDefaultInstance()).getObject().getRoot();
         assertThat(blocking().stat(StatRequest.newBuilder().setRoot(other).build()).getReplicationFactor()).isEqualTo(1);
+        assertThat(blocking().stat(StatRequest.newBuilder().setRoot(other).build()).hasErasure()).isFalse();
+
+        // erasure coding: k >= 1, m >= 1, k + m <= 16, and not together with copies
+        for (ErasureCoding bad : List.of(ErasureCoding.newBuilder().setDataShards(0).setParityShards(1).build(),
+                ErasureCoding.newBuilder().setDataShards(4).setParityShards(0).build(),
+                ErasureCoding.newBuilder().setDataShards(12).setParityShards(5).build())) {
+            assertThatThrownBy(() -> put(new byte[10], 10, PutRequest.newBuilder().setErasure(bad).build()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly("erasure"));
+        }
+        ErasureCoding twoPlusOne = ErasureCoding.newBuilder().setDataShards(2).setParityShards(1).build();
+        assertThatThrownBy(() -> put(new byte[10], 10, PutRequest.newBuilder().setErasure(twoPlusOne).setReplicationFactor(2).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(fieldViolations(e)).containsExactly("erasure"));
+        String coded = put(randomBytes(70_000, 34), 65536, PutRequest.newBuilder().setErasure(twoPlusOne).build()).getObject().getRoot();
+        StatResponse codedStat = blocking().stat(StatRequest.newBuilder().setRoot(coded).build());
+        assertThat(codedStat.getErasure()).isEqualTo(twoPlusOne);
+        assertThat(codedStat.getReplicationFactor()).as("shards instead of copies").isEqualTo(1);
+        assertThat(codedStat.getShardsList()).as("no network-service: no shards elsewhere").isEmpty();
     }
 
     @Test
@@ -414,7 +439,8 @@ class CasGrpcIT {
         byte[] data = randomBytes(300_000, 32);
         String root = put(data, 65536, PutRequest.getDefaultInstance()).getObject().getRoot();
         GetManifestResponse manifest = blocking().getManifest(GetManifestRequest.newBuilder().setRoot(root).build());
-        PeerProtocol peer = new PeerProtocol(context.getBean(ContentService.class), context.getBean(ReplicaIndex.class), null, null);
+        PeerProtocol peer = new PeerProtocol(context.getBean(ContentService.class), context.getBean(ReplicaIndex.class),
+                context.getBean(ErasureIndex.class), null, null);
         String caller = "c0".repeat(32);
         String absent = Sha256.hexOf("absent".getBytes());
         ChunkRef first = manifest.getChunks(0);
@@ -483,8 +509,60 @@ class CasGrpcIT {
             assertThat(e.getStatus().getDescription()).contains("lists chunk " + real.sha256());
         });
 
+        // shards of a chunk stored here are encoded from it, each alone, a large one in pieces: any 2 of 2+1 give it back
+        byte[] whole = context.getBean(ContentService.class).chunks().read(first.getSha256());
+        ReedSolomon rs = new ReedSolomon(2, 1);
+        byte[][] shards = new byte[3][];
+        for (int i = 0; i < 3; i++) {
+            ByteArrayOutputStream shard = new ByteArrayOutputStream();
+            for (int round = 0; round < 100 && shard.size() < rs.shardLength(whole.length); round++) {
+                PeerShardPieces answer = peer.handle(caller, PeerRequest.newBuilder().setFetchShards(PeerFetchShards.newBuilder()
+                        .setDataShards(2).setParityShards(1).setShardIndex(i).addChunkSha256(first.getSha256())
+                        .addChunkSha256(absent).setOffset(shard.size()).setMaxBytes(7_000)).build()).getShardPieces();
+                PeerShardPiece piece = answer.getPieces(0);
+                assertThat(piece.getShardSize()).isEqualTo(rs.shardLength(whole.length));
+                assertThat(piece.getOffset()).isEqualTo(shard.size());
+                shard.writeBytes(piece.getData().toByteArray());
+                if (shard.size() == piece.getShardSize()) {
+                    assertThat(answer.getPiecesList()).as("a chunk neither here nor kept: missing").last()
+                            .satisfies(p -> assertThat(p.getMissing()).isTrue());
+                } else {
+                    assertThat(answer.getPiecesCount()).as("only the first shard of an answer is cut").isEqualTo(1);
+                }
+            }
+            shards[i] = shard.toByteArray();
+            assertThat(shards[i]).isEqualTo(rs.shard(whole, i));
+        }
+        shards[0] = null;
+        rs.reconstruct(shards);
+        assertThat(rs.join(shards, whole.length)).isEqualTo(whole);
+        // nobody asked this cell to keep shards: it has none to describe or release, and counts on none
+        assertThat(peer.handle(caller, PeerRequest.newBuilder().setShardStatus(PeerShardRef.newBuilder().setRoot(root)
+                .setShardIndex(1)).build()).getReplicaState().getHeld()).isFalse();
+        assertThat(peer.handle(caller, PeerRequest.newBuilder().setCopyWanted(PeerCopyWanted.newBuilder().setRoot(root)
+                .setShardIndex(1)).build()).getReplicaState().getHeld()).isFalse();
+
         // bad requests name their field
         Map<String, PeerRequest> bad = new LinkedHashMap<>();
+        PeerFetchShards okShards = PeerFetchShards.newBuilder().setDataShards(2).setParityShards(1).setShardIndex(2)
+                .addChunkSha256(first.getSha256()).setMaxBytes(1000).build();
+        bad.put("fetch_shards.data_shards", PeerRequest.newBuilder().setFetchShards(okShards.toBuilder().setDataShards(0)).build());
+        bad.put("fetch_shards.shard_index", PeerRequest.newBuilder().setFetchShards(okShards.toBuilder().setShardIndex(3)).build());
+        bad.put("fetch_shards.chunk_sha256", PeerRequest.newBuilder().setFetchShards(okShards.toBuilder().clearChunkSha256()).build());
+        bad.put("fetch_shards.chunk_sha256[1]", PeerRequest.newBuilder().setFetchShards(okShards.toBuilder()
+                .addChunkSha256("nope")).build());
+        bad.put("fetch_shards.offset", PeerRequest.newBuilder().setFetchShards(okShards.toBuilder()
+                .setOffset(rs.shardLength(whole.length))).build());
+        bad.put("fetch_shards.max_bytes", PeerRequest.newBuilder().setFetchShards(okShards.toBuilder().setMaxBytes(0)).build());
+        bad.put("keep_shard.root", PeerRequest.newBuilder().setKeepShard(PeerKeepShard.newBuilder().setDataShards(2)
+                .setParityShards(1)).build());
+        bad.put("keep_shard.shard_index", PeerRequest.newBuilder().setKeepShard(PeerKeepShard.newBuilder().setRoot(absent)
+                .setDataShards(2).setParityShards(1).setShardIndex(-1)).build());
+        bad.put("keep_shard.size_bytes", PeerRequest.newBuilder().setKeepShard(PeerKeepShard.newBuilder().setRoot(absent)
+                .setDataShards(2).setParityShards(1).setSizeBytes(3_000_000)).build());
+        bad.put("shard_status.shard_index", PeerRequest.newBuilder().setShardStatus(PeerShardRef.newBuilder().setRoot(root)
+                .setShardIndex(16)).build());
+        bad.put("release_shard.root", PeerRequest.newBuilder().setReleaseShard(PeerShardRef.newBuilder().setRoot("x")).build());
         bad.put("kind", PeerRequest.getDefaultInstance());
         bad.put("has_chunks.sha256", PeerRequest.newBuilder().setHasChunks(HasChunksRequest.getDefaultInstance()).build());
         bad.put("has_chunks.sha256[1]", PeerRequest.newBuilder().setHasChunks(HasChunksRequest.newBuilder().addSha256(absent)

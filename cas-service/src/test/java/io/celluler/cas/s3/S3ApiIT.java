@@ -51,6 +51,7 @@ import io.celluler.cas.replication.Replicator;
 import io.celluler.cas.lifecycle.LifecycleWorker;
 import io.celluler.cas.object.ContentService;
 import io.celluler.cas.store.ContentIndex;
+import io.celluler.cas.store.Erasure;
 import io.celluler.cas.store.ObjectIndex;
 
 /**
@@ -171,6 +172,25 @@ class S3ApiIT {
         s3.putObject(b -> b.bucket("triple").key("k"), RequestBody.fromString("kept thrice"));
         String root = objects().object("triple", "k").orElseThrow().manifestRoot();
         assertThat(context.getBean(Replicator.class).factorOf(root)).isEqualTo(3);
+
+        // erasure coding per bucket, instead of copies: its objects are content wanted as k + m shards elsewhere
+        s3.createBucket(b -> b.bucket("coded").overrideConfiguration(o -> o.putHeader("x-celluler-erasure", "4+2")));
+        assertThat(s3.headBucket(b -> b.bucket("coded")).sdkHttpResponse().firstMatchingHeader("x-celluler-erasure"))
+                .hasValue("4+2");
+        assertThat(s3.headBucket(b -> b.bucket("coded")).sdkHttpResponse().firstMatchingHeader("x-celluler-replication-factor"))
+                .hasValue("1");
+        assertThat(s3.headBucket(b -> b.bucket("single")).sdkHttpResponse().firstMatchingHeader("x-celluler-erasure")).isEmpty();
+        s3.putObject(b -> b.bucket("coded").key("k"), RequestBody.fromString("kept in shards"));
+        String codedRoot = objects().object("coded", "k").orElseThrow().manifestRoot();
+        assertThat(context.getBean(Replicator.class).erasureOf(codedRoot)).isEqualTo(new Erasure(4, 2));
+        assertThat(context.getBean(Replicator.class).factorOf(codedRoot)).isEqualTo(1);
+        for (String bad : new String[] {"4", "0+2", "4+0", "12+5", "four+two"}) {
+            assertS3Error(() -> s3.createBucket(b -> b.bucket("bad-erasure").overrideConfiguration(
+                    o -> o.putHeader("x-celluler-erasure", bad))), 400, "InvalidArgument");
+        }
+        assertS3Error(() -> s3.createBucket(b -> b.bucket("bad-erasure").overrideConfiguration(o -> o
+                .putHeader("x-celluler-erasure", "2+1").putHeader("x-celluler-replication-factor", "2"))), 400, "InvalidArgument");
+        assertS3Error(() -> s3.headBucket(b -> b.bucket("bad-erasure")), 404, null);
     }
 
     @Test

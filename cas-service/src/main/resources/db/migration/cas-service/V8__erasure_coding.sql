@@ -38,6 +38,7 @@ CREATE TABLE shard_hold (
     created_at     TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (root, origin_cell, shard_index)
 );
+CREATE INDEX shard_hold_shard_root ON shard_hold (shard_root);
 
 -- Which stored shard is shard i of a chunk under (k, m): how this cell answers for shards it keeps. A row goes when
 -- its shard's chunk row is collected.

@@ -108,10 +108,16 @@ public final class ReedSolomon {
         if (index < 0 || index >= k + m) {
             throw new IllegalArgumentException("shard index " + index + " is outside 0.." + (k + m - 1));
         }
-        byte[][] data = split(chunk);
         if (index < k) {
-            return data[index];
+            int len = shardLength(chunk.length);
+            byte[] out = new byte[len];
+            int from = index * len;
+            if (from < chunk.length) {
+                System.arraycopy(chunk, from, out, 0, Math.min(len, chunk.length - from));
+            }
+            return out;
         }
+        byte[][] data = split(chunk);
         byte[] out = new byte[data[0].length];
         multiplyRow(matrix[index], data, out, out.length);
         return out;

@@ -121,6 +121,7 @@ public class GarbageCollector implements SmartLifecycle {
                     long size = Math.max(0, chunks.size(hash));
                     // under the chunk's lock: not held, and (checked again) still without a row
                     if (inFlight.collectUnlessHeld(hash, () -> index.knownChunks(List.of(hash)).isEmpty() && deleteFile(hash))) {
+                        index.forgetShardMappings(hash); // a shard of an adoption that never completed
                         orphans++;
                         bytes += size;
                     }

@@ -148,11 +148,13 @@ public class ErasureIndex {
     public boolean release(String root, String origin, int index, Instant now) {
         Instant at = ContentIndex.micros(now);
         return Boolean.TRUE.equals(tx.execute(status -> {
-            Optional<Hold> h = hold(root, origin, index);
-            if (h.isEmpty()) {
+            // locked: a completion or another release of the same hold waits, and then sees what this one did
+            Optional<Hold> h = jdbc.query(HOLD_COLUMNS + " WHERE root = ? AND origin_cell = ? AND shard_index = ? FOR UPDATE",
+                    HOLD, root, origin, index).stream().findFirst();
+            if (h.isEmpty() || jdbc.update("DELETE FROM shard_hold WHERE root = ? AND origin_cell = ? AND shard_index = ?",
+                    root, origin, index) != 1) {
                 return false;
             }
-            jdbc.update("DELETE FROM shard_hold WHERE root = ? AND origin_cell = ? AND shard_index = ?", root, origin, index);
             if (h.get().shardRoot() != null) {
                 content.releaseManifestReference(h.get().shardRoot(), at);
             }
@@ -163,6 +165,16 @@ public class ErasureIndex {
     /** Holds whose shards are not all here yet, at most {@code limit}. */
     public List<Hold> incompleteHolds(int limit) {
         return jdbc.query(HOLD_COLUMNS + " WHERE shard_root IS NULL ORDER BY created_at LIMIT " + limit, HOLD);
+    }
+
+    /** Holds whose shards are not all here yet, for one of {@code origins} (cells alive now), at most {@code limit}. */
+    public List<Hold> incompleteHolds(Collection<String> origins, int limit) {
+        if (origins.isEmpty()) {
+            return List.of();
+        }
+        String marks = String.join(",", java.util.Collections.nCopies(origins.size(), "?"));
+        return jdbc.query(HOLD_COLUMNS + " WHERE shard_root IS NULL AND origin_cell IN (" + marks + ") ORDER BY created_at LIMIT "
+                + limit, HOLD, origins.toArray());
     }
 
     /** Holds made before {@code before}, in (root, origin, index) order after the given one, at most {@code limit}. */

@@ -100,6 +100,9 @@ public final class PeerProtocol {
             case COPY_WANTED -> {
                 PeerCopyWanted r = request.getCopyWanted();
                 String root = root("copy_wanted.root", r.getRoot());
+                if (r.hasShardIndex()) {
+                    ShardKeeper.anyShardIndex("copy_wanted.shard_index", r.getShardIndex());
+                }
                 boolean wanted = r.hasShardIndex() ? erasure.wantsShardFrom(root, r.getShardIndex(), source, replicas)
                         : replicas.wantsCopyFrom(root, source);
                 out.setReplicaState(PeerReplicaState.newBuilder().setRoot(root).setHeld(wanted));

@@ -191,11 +191,10 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
             if (repairer != null) {
                 // shards kept for other cells exist nowhere else by their hash: they come again from their origins
                 List<ErasureIndex.MappedShard> shards = erasure.shardsAmong(lost);
-                if (!shards.isEmpty()) {
-                    shards.forEach(s -> lost.remove(s.shardHash()));
-                    if (peers != null) {
-                        shardsRepaired = shardKeeper.repair(shards, new HashSet<>(peers)).size();
-                    }
+                if (!shards.isEmpty() && peers != null) {
+                    Set<String> again = shardKeeper.repair(shards, new HashSet<>(peers));
+                    shardsRepaired = again.size();
+                    lost.removeAll(again); // the rest is asked of every cell by hash, like any chunk
                 }
                 Set<String> fetched = repairer.repair(lost, List.of());
                 repaired = fetched.size();
@@ -213,7 +212,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
             placement = place(peers);
             dropped = recheckHolds(new HashSet<>(peers));
             ShardPlacement.Step step = shardPlacement.place(peers, settings.placementBatch());
-            shardKeeper.resume(settings.placementBatch());
+            shardKeeper.resume(new HashSet<>(peers), settings.placementBatch());
             int shardsDropped = shardKeeper.recheck(new HashSet<>(peers), clock.instant().minus(settings.holdRecheckAfter()),
                     settings.placementBatch());
             coded = new Shards(step.contents(), step.shardsRequested(), step.shardsReleased(), step.underProtected(),

@@ -30,6 +30,25 @@ final class ShardFetcher {
     private ShardFetcher() {
     }
 
+    /** {@code wants} in consecutive batches of at most {@code maxBytes} of shards (a larger shard alone). */
+    static List<List<Want>> batches(List<Want> wants, long maxBytes) {
+        List<List<Want>> out = new java.util.ArrayList<>();
+        int from = 0;
+        long bytes = 0;
+        for (int i = 0; i < wants.size(); i++) {
+            if (i > from && bytes + wants.get(i).shardSize() > maxBytes) {
+                out.add(wants.subList(from, i));
+                from = i;
+                bytes = 0;
+            }
+            bytes += wants.get(i).shardSize();
+        }
+        if (from < wants.size()) {
+            out.add(wants.subList(from, wants.size()));
+        }
+        return out;
+    }
+
     /**
      * Shard {@code index} (under {@code e}) of each of {@code wants} (distinct chunks) that {@code cell} has, by chunk
      * hash; what it lacks, or what did not come whole and fitting, is left out.
@@ -76,8 +95,10 @@ final class ShardFetcher {
                         next++;
                         offset = 0;
                         partial = null;
-                    } else if (p != pieces.get(pieces.size() - 1)) {
-                        return bad(out, cell, "a cut piece before the end of an answer");
+                    } else if (pieces.size() != 1 || n != Repairer.PIECE_BYTES) {
+                        // only a shard too large for one answer is cut, and then at the bytes asked for: a cell that
+                        // drips a few bytes an answer would hold this cell for hours
+                        return bad(out, cell, "a cut piece of " + n + " bytes in an answer of " + pieces.size() + " piece(s)");
                     }
                 }
             }

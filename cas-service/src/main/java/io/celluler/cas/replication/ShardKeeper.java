@@ -56,8 +56,8 @@ import org.slf4j.LoggerFactory;
 final class ShardKeeper implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ShardKeeper.class);
-    /** Chunks whose shards are fetched together while adopting (bounds the memory a batch takes). */
-    static final int ADOPT_BATCH = 256;
+    /** Shard bytes fetched together while adopting or repairing at most (the memory a batch takes). */
+    static final long ADOPT_BATCH_BYTES = 32L << 20;
 
     private final ContentService content;
     private final ChunkStore chunks;
@@ -98,12 +98,21 @@ final class ShardKeeper implements AutoCloseable {
         String root = PeerProtocol.root("keep_shard.root", r.getRoot());
         Erasure e = erasure("keep_shard", r.getDataShards(), r.getParityShards());
         int i = shardIndex("keep_shard.shard_index", r.getShardIndex(), e);
-        if (r.getSizeBytes() < 0 || r.getSizeBytes() > content.maxObjectSizeBytes()) {
+        if (r.getSizeBytes() < 0) {
+            throw GrpcErrors.invalidArgument("keep_shard.size_bytes", "must not be negative");
+        }
+        if (r.getSizeBytes() > content.maxObjectSizeBytes()) {
             throw GrpcErrors.limitExceeded("keep_shard.size_bytes", "this cell keeps content of at most "
                     + content.maxObjectSizeBytes() + " bytes");
         }
         if (r.getChunkCount() < 0 || r.getChunkCount() > PeerProtocol.MAX_MANIFEST_CHUNKS) {
             throw GrpcErrors.invalidArgument("keep_shard.chunk_count", "must be between 0 and " + PeerProtocol.MAX_MANIFEST_CHUNKS);
+        }
+        Hold before = index.hold(root, origin, i).orElse(null);
+        if (before != null && (!before.erasure().equals(e) || before.sizeBytes() != r.getSizeBytes())) {
+            // a hold left from content coded otherwise (a release was lost): the scheme asked for now wins
+            index.release(root, origin, i, clock.instant());
+            log.info("shard {} of {} was kept for cell {} coded {}; it asks for {} now", i, root, origin, before.erasure(), e);
         }
         if (index.startHold(root, origin, i, e, r.getSizeBytes(), r.getChunkCount(), clock.instant())) {
             log.info("keeping shard {} ({}) of {} ({} bytes) for cell {}", i, e, root, r.getSizeBytes(), origin);
@@ -239,13 +248,20 @@ final class ShardKeeper implements AutoCloseable {
         }
     }
 
-    /** Resumes holds whose shards are not all here (adoptions cut by a restart or a failed fetch); returns how many. */
-    int resume(int limit) {
+    /**
+     * Resumes holds whose shards are not all here (adoptions cut by a restart or a failed fetch) for origins alive now
+     * (a hold for a cell that is gone waits for it); returns how many were queued.
+     */
+    int resume(Set<String> alive, int limit) {
         int n = 0;
-        for (Hold h : index.incompleteHolds(limit)) {
-            if (!adopting.containsKey(key(h.root(), h.originCell(), h.shardIndex())) && adoptLater(h)) {
-                n++;
+        for (Hold h : index.incompleteHolds(alive, limit)) {
+            if (adopting.containsKey(key(h.root(), h.originCell(), h.shardIndex()))) {
+                continue;
             }
+            if (!adoptLater(h)) {
+                break; // the queue is full: the next pass goes on
+            }
+            n++;
         }
         return n;
     }
@@ -253,28 +269,46 @@ final class ShardKeeper implements AutoCloseable {
     /** Fetches every shard of {@code h} that is not here from its origin; completes the hold when all are. */
     void adopt(Hold h) {
         String key = key(h.root(), h.originCell(), h.shardIndex());
-        Manifest m = manifests.fetch(h.originCell(), h.root());
+        Manifest m;
+        try {
+            m = manifests.fetch(h.originCell(), h.root());
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION) {
+                // the origin has no such content (any more): nothing to keep for it
+                index.release(h.root(), h.originCell(), h.shardIndex(), clock.instant());
+                log.info("cell {} no longer has {}: its shard {} is not kept", h.originCell(), h.root(), h.shardIndex());
+            }
+            throw e;
+        }
         Erasure e = h.erasure();
         ReedSolomon rs = new ReedSolomon(e.dataShards(), e.parityShards());
         Map<String, Integer> distinct = new LinkedHashMap<>();
         m.chunks().forEach(c -> distinct.putIfAbsent(c.sha256(), c.sizeBytes()));
+        // every shard this hold will reference is held against the collector until the shard manifest references
+        // it: those here already (from an adoption cut short, or kept for another hold) as well as those fetched now
+        Set<String> held = new HashSet<>();
         List<ShardFetcher.Want> need = new ArrayList<>();
-        distinct.forEach((chunk, size) -> {
-            String s = index.shardOf(chunk, e, h.shardIndex()).orElse(null);
-            if (s == null || !chunks.contains(s)) {
-                need.add(new ShardFetcher.Want(chunk, rs.shardLength(size)));
-            }
-        });
-        adopting.put(key, need.size());
-        Set<String> written = new HashSet<>(); // held against the collector until the shard manifest references them
         try {
+            distinct.forEach((chunk, size) -> {
+                String s = index.shardOf(chunk, e, h.shardIndex()).orElse(null);
+                if (s != null && held.add(s)) {
+                    content.inFlight().hold(s); // held first, then checked: the collector cannot slip in between
+                }
+                if (s == null || !chunks.contains(s)) {
+                    need.add(new ShardFetcher.Want(chunk, rs.shardLength(size)));
+                }
+            });
+            adopting.put(key, need.size());
             int left = need.size();
-            for (int from = 0; from < need.size(); from += ADOPT_BATCH) {
-                List<ShardFetcher.Want> batch = need.subList(from, Math.min(need.size(), from + ADOPT_BATCH));
+            for (List<ShardFetcher.Want> batch : ShardFetcher.batches(need, ADOPT_BATCH_BYTES)) {
+                if (index.hold(h.root(), h.originCell(), h.shardIndex()).isEmpty()) {
+                    log.info("shard {} of {} was released while it was fetched: stopped", h.shardIndex(), h.root());
+                    return;
+                }
                 Map<String, byte[]> got = ShardFetcher.fetch(network, h.originCell(), e, h.shardIndex(), batch);
                 for (ShardFetcher.Want w : batch) {
                     byte[] shard = got.get(w.chunkHash());
-                    if (shard != null && store(w.chunkHash(), e, h.shardIndex(), shard, written)) {
+                    if (shard != null && store(w.chunkHash(), e, h.shardIndex(), shard, held)) {
                         left--;
                     }
                 }
@@ -287,7 +321,7 @@ final class ShardKeeper implements AutoCloseable {
             }
             complete(h, m, rs);
         } finally {
-            written.forEach(content.inFlight()::release);
+            held.forEach(content.inFlight()::release);
         }
     }
 
@@ -357,19 +391,22 @@ final class ShardKeeper implements AutoCloseable {
                 if (wants.isEmpty() || !alive.contains(origin)) {
                     continue;
                 }
-                Map<String, byte[]> got = ShardFetcher.fetch(network, origin, e, i, wants);
-                Set<String> held = new HashSet<>();
-                try {
-                    got.forEach((chunk, shard) -> {
-                        MappedShard s = byChunk.get(chunk);
-                        if (!Sha256.hexOf(shard).equals(s.shardHash())) {
-                            log.warn("cell {} sent shard {} of chunk {} that is not the one kept here: ignored", origin, i, chunk);
-                        } else if (store(chunk, e, i, shard, held)) {
-                            done.add(s.shardHash());
-                        }
-                    });
-                } finally {
-                    held.forEach(content.inFlight()::release);
+                for (List<ShardFetcher.Want> batch : ShardFetcher.batches(wants, ADOPT_BATCH_BYTES)) {
+                    Map<String, byte[]> got = ShardFetcher.fetch(network, origin, e, i, batch);
+                    Set<String> held = new HashSet<>();
+                    try {
+                        got.forEach((chunk, shard) -> {
+                            MappedShard s = byChunk.get(chunk);
+                            if (!Sha256.hexOf(shard).equals(s.shardHash())) {
+                                log.warn("cell {} sent shard {} of chunk {} that is not the one kept here: ignored", origin, i,
+                                        chunk);
+                            } else if (store(chunk, e, i, shard, held)) {
+                                done.add(s.shardHash());
+                            }
+                        });
+                    } finally {
+                        held.forEach(content.inFlight()::release);
+                    }
                 }
             }
         }
@@ -418,18 +455,19 @@ final class ShardKeeper implements AutoCloseable {
     // ---- checks ----------------------------------------------------------------------------------------------------
 
     static Erasure erasure(String message, int k, int m) {
+        String field = message + (k < 2 || k > Erasure.MAX_SHARDS - 1 ? ".data_shards" : ".parity_shards");
         try {
             Erasure e = new Erasure(k, m);
             if (!e.none()) {
                 return e;
             }
         } catch (IllegalArgumentException bad) {
-            throw GrpcErrors.invalidArgument(message + ".data_shards", bad.getMessage());
+            throw GrpcErrors.invalidArgument(field, bad.getMessage());
         }
-        throw GrpcErrors.invalidArgument(message + ".data_shards", "data_shards and parity_shards must be at least 1");
+        throw GrpcErrors.invalidArgument(field, "needs k >= 2 data and m >= 1 parity shards");
     }
 
-    private static void anyShardIndex(String field, int i) {
+    static void anyShardIndex(String field, int i) {
         if (i < 0 || i >= Erasure.MAX_SHARDS) {
             throw GrpcErrors.invalidArgument(field, "must be between 0 and " + (Erasure.MAX_SHARDS - 1));
         }

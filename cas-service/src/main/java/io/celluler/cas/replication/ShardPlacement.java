@@ -12,6 +12,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import io.celluler.cas.erasure.ReedSolomon;
 import io.celluler.cas.object.ContentService;
@@ -55,13 +59,18 @@ final class ShardPlacement {
     static final int MAX_LOST = 100_000;
     /** Decodings tried per chunk at most when shards disagree with the chunk's hash. */
     static final int MAX_DECODE_TRIES = 64;
+    /** Rebuilt chunks decoded and written at once at most. */
+    static final int WRITES_IN_FLIGHT = 8;
 
     private final ContentService content;
     private final ErasureIndex index;
     private final ReplicaIndex replicas;
     private final PeerNetwork network;
     private final Clock clock = Clock.systemUTC();
-    private final Set<String> lost = ConcurrentHashMap.newKeySet();
+    /** Chunks no cell had whole, each with the placement cycle in which it was noted. */
+    private final Map<String, Integer> lost = new ConcurrentHashMap<>();
+    /** Full rounds of the placement cursor over all coded content so far. */
+    private int cycle;
     private final Counter shardsRequested;
     private final Counter shardsReleased;
     private final Counter rebuilt;
@@ -92,7 +101,7 @@ final class ShardPlacement {
             if (lost.size() >= MAX_LOST) {
                 break;
             }
-            lost.add(h);
+            lost.putIfAbsent(h, cycle);
         }
     }
 
@@ -104,7 +113,8 @@ final class ShardPlacement {
         int rebuiltNow = 0;
         Set<String> alive = new HashSet<>(peers);
         List<Coded> page = index.coded(cursor, batch);
-        cursor = page.size() < batch ? "" : page.get(page.size() - 1).root();
+        boolean lastPage = page.size() < batch;
+        cursor = lastPage ? "" : page.get(page.size() - 1).root();
         for (Coded c : page) {
             contents++;
             Optional<StoredManifest> m = content.manifest(c.root());
@@ -113,7 +123,7 @@ final class ShardPlacement {
                 continue;
             }
             if (!lost.isEmpty()) {
-                List<ChunkRef> mine = m.get().manifest().chunks().stream().filter(r -> lost.contains(r.sha256())).toList();
+                List<ChunkRef> mine = m.get().manifest().chunks().stream().filter(r -> lost.containsKey(r.sha256())).toList();
                 if (!mine.isEmpty()) {
                     rebuiltNow += rebuild(c, mine, alive).size();
                 }
@@ -122,12 +132,12 @@ final class ShardPlacement {
             index.shards(c.root()).forEach(s -> shards.put(s.shardIndex(), s));
             Set<String> used = new HashSet<>();
             shards.values().forEach(s -> used.add(s.cellId()));
-            int held = 0;
+            int complete = 0; // indexes whose live cell holds every chunk's shard
             List<String> ranked = Placement.rank(c.root(), peers);
             for (int i = 0; i < c.erasure().totalShards(); i++) {
                 ShardCopy s = shards.get(i);
                 if (s != null && alive.contains(s.cellId())) {
-                    held += confirm(s.cellId(), c, m.get().manifest(), i, false) ? 1 : 0;
+                    complete += confirm(s.cellId(), c, m.get().manifest(), i, false) == 0 ? 1 : 0;
                     continue;
                 }
                 // not placed yet, or its cell is gone: the next live cell in rendezvous order that keeps no other index
@@ -136,8 +146,9 @@ final class ShardPlacement {
                         if (s != null) {
                             log.info("shard {} of {}: cell {} is gone, cell {} is asked to keep it", i, c.root(), s.cellId(), cell);
                         }
-                        if (confirm(cell, c, m.get().manifest(), i, true)) {
-                            held++;
+                        int missing = confirm(cell, c, m.get().manifest(), i, true);
+                        if (missing >= 0) {
+                            complete += missing == 0 ? 1 : 0;
                             requested++;
                             shardsRequested.increment();
                         }
@@ -145,18 +156,27 @@ final class ShardPlacement {
                     }
                 }
             }
-            if (held < c.erasure().totalShards()) {
+            if (complete < c.erasure().totalShards()) {
                 under++;
-                log.warn("content {} ({}) has {} of its {} shard indexes kept by live cells ({} other cells with cas-service alive)",
-                        c.root(), c.erasure(), held, c.erasure().totalShards(), peers.size());
+                log.warn("content {} ({}) has {} of its {} shard indexes complete on live cells ({} other cells with cas-service"
+                        + " alive)", c.root(), c.erasure(), complete, c.erasure().totalShards(), peers.size());
             }
+        }
+        if (lastPage) {
+            // a chunk noted before this round began has been looked for in every coded content: one that none lists is
+            // not this step's to rebuild (no content here is coded with it), and is forgotten
+            int ended = cycle++;
+            lost.values().removeIf(noted -> noted < ended);
         }
         underProtected.set(under);
         return new Step(contents, requested, released, under, rebuiltNow);
     }
 
-    /** Asks {@code cell} about its shard {@code i} of the content, and to keep it if it does not; records the answer. */
-    private boolean confirm(String cell, Coded c, Manifest m, int i, boolean fresh) {
+    /**
+     * Asks {@code cell} about its shard {@code i} of the content, and to keep it if it does not; records the answer.
+     * Returns the chunks whose shard it lacks (0: complete), or -1 when it keeps none (or did not answer).
+     */
+    private int confirm(String cell, Coded c, Manifest m, int i, boolean fresh) {
         try {
             PeerReplicaState s = fresh ? null : network.call(cell, PeerRequest.newBuilder()
                     .setShardStatus(PeerShardRef.newBuilder().setRoot(c.root()).setShardIndex(i)).build()).getReplicaState();
@@ -170,12 +190,12 @@ final class ShardPlacement {
             }
             if (s.getHeld()) {
                 index.recordShard(c.root(), i, cell, s.getChunksMissing(), clock.instant());
-                return true;
+                return Math.max(0, s.getChunksMissing());
             }
         } catch (StatusRuntimeException e) {
             log.debug("cell {} did not answer for its shard {} of {}: {}", cell, i, c.root(), e.getStatus());
         }
-        return false;
+        return -1;
     }
 
     /** Releases every shard of content nothing here wants; forgets it once all are released. Returns how many went. */
@@ -258,33 +278,72 @@ final class ShardPlacement {
         int n = rs.dataShards() + rs.parityShards();
         Map<String, byte[][]> shards = new HashMap<>();
         batch.forEach(r -> shards.put(r.sha256(), new byte[n][]));
-        for (Map.Entry<Integer, String> h : holders.entrySet()) {
-            List<ShardFetcher.Want> wants = batch.stream().filter(r -> present(shards.get(r.sha256())) < rs.dataShards())
-                    .map(r -> new ShardFetcher.Want(r.sha256(), rs.shardLength(r.sizeBytes()))).toList();
+        // k cells asked at once for every chunk of the batch; then the others, one after the other, for what is short
+        List<Map.Entry<Integer, String>> order = new ArrayList<>(holders.entrySet());
+        int together = Math.min(rs.dataShards(), order.size());
+        List<ShardFetcher.Want> all = batch.stream().map(r -> new ShardFetcher.Want(r.sha256(), rs.shardLength(r.sizeBytes())))
+                .toList();
+        try (ExecutorService fetchers = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Map<String, byte[]>>> first = new ArrayList<>();
+            for (Map.Entry<Integer, String> h : order.subList(0, together)) {
+                first.add(fetchers.submit(() -> ShardFetcher.fetch(network, h.getValue(), c.erasure(), h.getKey(), all)));
+            }
+            for (int i = 0; i < together; i++) {
+                int index = order.get(i).getKey();
+                try {
+                    first.get(i).get().forEach((chunk, shard) -> shards.get(chunk)[index] = shard);
+                } catch (ExecutionException e) {
+                    log.warn("fetching shards {} of {} failed", index, c.root(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return done;
+                }
+            }
+        }
+        for (Map.Entry<Integer, String> h : order.subList(together, order.size())) {
+            List<ShardFetcher.Want> wants = all.stream().filter(w -> present(shards.get(w.chunkHash())) < rs.dataShards()).toList();
             if (wants.isEmpty()) {
                 break;
             }
             ShardFetcher.fetch(network, h.getValue(), c.erasure(), h.getKey(), wants)
                     .forEach((chunk, shard) -> shards.get(chunk)[h.getKey()] = shard);
         }
-        for (ChunkRef r : batch) {
-            byte[] data = decode(rs, shards.get(r.sha256()), r, c, holders);
-            if (data == null) {
-                continue;
-            }
-            content.inFlight().hold(r.sha256());
-            try {
-                content.chunks().write(r.sha256(), data, 0, data.length);
-                done.add(r.sha256());
-                lost.remove(r.sha256());
-                rebuilt.increment();
-            } catch (IOException ex) {
-                log.error("storing rebuilt chunk {} failed", r.sha256(), ex);
-            } finally {
-                content.inFlight().release(r.sha256());
+        // decoded and stored several at a time: each store ends in an fsync, which would otherwise set the pace
+        Set<String> stored = ConcurrentHashMap.newKeySet();
+        try (ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor()) {
+            java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(WRITES_IN_FLIGHT);
+            for (ChunkRef r : batch) {
+                inFlight.acquireUninterruptibly();
+                writers.execute(() -> {
+                    try {
+                        byte[] data = decode(rs, shards.get(r.sha256()), r, c, holders);
+                        if (data != null && store(r.sha256(), data)) {
+                            stored.add(r.sha256());
+                        }
+                    } finally {
+                        inFlight.release();
+                    }
+                });
             }
         }
+        done.addAll(stored);
         return done;
+    }
+
+    /** Stores a rebuilt chunk (held against the collector while it is written); true when stored. */
+    private boolean store(String sha256, byte[] data) {
+        content.inFlight().hold(sha256);
+        try {
+            content.chunks().write(sha256, data, 0, data.length);
+            lost.remove(sha256);
+            rebuilt.increment();
+            return true;
+        } catch (IOException ex) {
+            log.error("storing rebuilt chunk {} failed", sha256, ex);
+            return false;
+        } finally {
+            content.inFlight().release(sha256);
+        }
     }
 
     /**
@@ -314,11 +373,7 @@ final class ShardPlacement {
                 available.add(i);
             }
         }
-        int tries = 0;
-        for (int[] choice : combinations(available, k)) {
-            if (++tries > MAX_DECODE_TRIES) {
-                break;
-            }
+        for (int[] choice : choicesLeavingOut(available, k, MAX_DECODE_TRIES)) {
             data = tryDecode(rs, got, r, choice);
             if (data != null) {
                 badShards.increment();
@@ -332,7 +387,7 @@ final class ShardPlacement {
         return null;
     }
 
-    private static byte[] tryDecode(ReedSolomon rs, byte[][] got, ChunkRef r, int[] choice) {
+    static byte[] tryDecode(ReedSolomon rs, byte[][] got, ChunkRef r, int[] choice) {
         if (choice == null) {
             return null;
         }
@@ -364,22 +419,41 @@ final class ShardPlacement {
         return found == k ? out : null;
     }
 
-    /** The choices of {@code k} of {@code items}, in lexicographic order. */
-    static List<int[]> combinations(List<Integer> items, int k) {
+    /**
+     * Choices of {@code k} of {@code items} to decode from when some item is wrong, at most {@code max}: first those
+     * that leave out one item (each in turn), then two, and so on — one wrong shard among many is found in as many
+     * tries as there are shards. Each choice is the first k items not left out.
+     */
+    static List<int[]> choicesLeavingOut(List<Integer> items, int k, int max) {
         List<int[]> out = new ArrayList<>();
-        int[] pick = new int[k];
-        combine(items, k, 0, 0, pick, out);
+        int n = items.size();
+        for (int drop = 1; drop <= n - k && out.size() < max; drop++) {
+            leaveOut(items, k, drop, 0, new ArrayList<>(), out, max);
+        }
         return out;
     }
 
-    private static void combine(List<Integer> items, int k, int from, int depth, int[] pick, List<int[]> out) {
-        if (depth == k) {
-            out.add(pick.clone());
+    private static void leaveOut(List<Integer> items, int k, int drop, int from, List<Integer> dropped, List<int[]> out, int max) {
+        if (out.size() >= max) {
             return;
         }
-        for (int i = from; i <= items.size() - (k - depth) && out.size() <= MAX_DECODE_TRIES; i++) {
-            pick[depth] = items.get(i);
-            combine(items, k, i + 1, depth + 1, pick, out);
+        if (dropped.size() == drop) {
+            int[] choice = new int[k];
+            int at = 0;
+            for (int i = 0; i < items.size() && at < k; i++) {
+                if (!dropped.contains(i)) {
+                    choice[at++] = items.get(i);
+                }
+            }
+            if (out.stream().noneMatch(c -> java.util.Arrays.equals(c, choice))) {
+                out.add(choice);
+            }
+            return;
+        }
+        for (int i = from; i < items.size(); i++) {
+            dropped.add(i);
+            leaveOut(items, k, drop, i + 1, dropped, out, max);
+            dropped.remove(dropped.size() - 1);
         }
     }
 }

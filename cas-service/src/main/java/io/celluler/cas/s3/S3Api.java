@@ -211,7 +211,7 @@ public class S3Api extends OncePerRequestFilter {
         } catch (IllegalArgumentException bad) {
             throw S3Exception.invalidArgument(ERASURE_HEADER + " " + bad.getMessage());
         }
-        throw S3Exception.invalidArgument(ERASURE_HEADER + " needs at least 1 data and 1 parity shard, not '" + header + "'");
+        throw S3Exception.invalidArgument(ERASURE_HEADER + " needs at least 2 data and 1 parity shard, not '" + header + "'");
     }
 
     private int replicationFactor(String header) {

@@ -260,9 +260,14 @@ public class ContentIndex {
                     Timestamp.from(cutoff)) == 0) {
                 return false;
             }
-            jdbc.update("DELETE FROM shard_map WHERE shard_hash = ?", hash); // it answered for this shard: gone with it
+            forgetShardMappings(hash);
             return true;
         }));
+    }
+
+    /** A stored file {@code hash} is gone: it no longer answers as a shard kept for another cell ({@code shard_map}). */
+    public void forgetShardMappings(String hash) {
+        jdbc.update("DELETE FROM shard_map WHERE shard_hash = ?", hash);
     }
 
     /**

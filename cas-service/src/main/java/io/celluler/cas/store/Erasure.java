@@ -16,9 +16,10 @@ public record Erasure(int dataShards, int parityShards) {
     private static final Pattern TEXT = Pattern.compile("\\s*(\\d{1,2})\\s*\\+\\s*(\\d{1,2})\\s*");
 
     public Erasure {
-        if (!(dataShards == 0 && parityShards == 0) && (dataShards < 1 || parityShards < 1
+        if (!(dataShards == 0 && parityShards == 0) && (dataShards < 2 || parityShards < 1
                 || dataShards + parityShards > MAX_SHARDS)) {
-            throw new IllegalArgumentException("erasure coding needs k >= 1 data and m >= 1 parity shards with k + m <= "
+            // k = 1 would be copies (every shard is the chunk itself): a replication factor says that
+            throw new IllegalArgumentException("erasure coding needs k >= 2 data and m >= 1 parity shards with k + m <= "
                     + MAX_SHARDS + " (got " + dataShards + "+" + parityShards + ")");
         }
     }

@@ -416,8 +416,8 @@ class CasGrpcIT {
         assertThat(blocking().stat(StatRequest.newBuilder().setRoot(other).build()).getReplicationFactor()).isEqualTo(1);
         assertThat(blocking().stat(StatRequest.newBuilder().setRoot(other).build()).hasErasure()).isFalse();
 
-        // erasure coding: k >= 1, m >= 1, k + m <= 16, and not together with copies
-        for (ErasureCoding bad : List.of(ErasureCoding.newBuilder().setDataShards(0).setParityShards(1).build(),
+        // erasure coding: k >= 2, m >= 1, k + m <= 16, and not together with copies
+        for (ErasureCoding bad : List.of(ErasureCoding.newBuilder().setDataShards(1).setParityShards(1).build(),
                 ErasureCoding.newBuilder().setDataShards(4).setParityShards(0).build(),
                 ErasureCoding.newBuilder().setDataShards(12).setParityShards(5).build())) {
             assertThatThrownBy(() -> put(new byte[10], 10, PutRequest.newBuilder().setErasure(bad).build()))

@@ -184,7 +184,7 @@ class S3ApiIT {
         String codedRoot = objects().object("coded", "k").orElseThrow().manifestRoot();
         assertThat(context.getBean(Replicator.class).erasureOf(codedRoot)).isEqualTo(new Erasure(4, 2));
         assertThat(context.getBean(Replicator.class).factorOf(codedRoot)).isEqualTo(1);
-        for (String bad : new String[] {"4", "0+2", "4+0", "12+5", "four+two"}) {
+        for (String bad : new String[] {"4", "0+2", "1+1", "4+0", "12+5", "four+two"}) {
             assertS3Error(() -> s3.createBucket(b -> b.bucket("bad-erasure").overrideConfiguration(
                     o -> o.putHeader("x-celluler-erasure", bad))), 400, "InvalidArgument");
         }

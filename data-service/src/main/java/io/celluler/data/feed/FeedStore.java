@@ -142,4 +142,68 @@ public class FeedStore {
         return jdbc.query("SELECT length, byte_length, root_hash, signature FROM signed_root WHERE feed_key = ? AND length = ?",
                 (rs, i) -> new Signed(rs.getLong(1), rs.getLong(2), rs.getBytes(3), rs.getBytes(4)), key, length).stream().findFirst();
     }
+
+    // ---- the key-value view -----------------------------------------------------------------------------------------
+
+    /** One change of a key: its value from {@code version} on (none when {@code deleted}). */
+    public record Change(byte[] key, long version, boolean deleted, byte[] value) {
+    }
+
+    private static final RowMapper<Change> CHANGE = (rs, i) -> new Change(rs.getBytes(1), rs.getLong(2), rs.getBoolean(3),
+            rs.getBytes(4));
+
+    public void insertChange(String feed, Change c) {
+        jdbc.update("INSERT INTO kv_change (feed_key, key_bytes, version, deleted, val) VALUES (?, ?, ?, ?, ?)", feed, c.key(),
+                c.version(), c.deleted(), c.value());
+    }
+
+    /** The key's newest change at or before {@code version}. */
+    public Optional<Change> latest(String feed, byte[] key, long version) {
+        return jdbc.query("SELECT key_bytes, version, deleted, val FROM kv_change WHERE feed_key = ? AND key_bytes = ?"
+                + " AND version <= ? ORDER BY version DESC LIMIT 1", CHANGE, feed, key, version).stream().findFirst();
+    }
+
+    /** The key's changes after {@code afterVersion}, oldest first, at most {@code limit}. */
+    public List<Change> history(String feed, byte[] key, long afterVersion, int limit) {
+        return jdbc.query("SELECT key_bytes, version, deleted, val FROM kv_change WHERE feed_key = ? AND key_bytes = ?"
+                + " AND version > ? ORDER BY version LIMIT " + limit, CHANGE, feed, key, afterVersion);
+    }
+
+    /** Keys changed in versions {@code (from, to]}, within {@code [lo, hi)} (hi null: no bound), after {@code afterKey}. */
+    public List<byte[]> changedKeys(String feed, long from, long to, byte[] lo, byte[] hi, byte[] afterKey, int limit) {
+        List<Object> args = new ArrayList<>(List.of(feed, from, to, lo));
+        String bound = "";
+        if (hi != null) {
+            bound += " AND key_bytes < ?";
+            args.add(hi);
+        }
+        if (afterKey != null) {
+            bound += " AND key_bytes > ?";
+            args.add(afterKey);
+        }
+        return jdbc.query("SELECT DISTINCT key_bytes FROM kv_change WHERE feed_key = ? AND version > ? AND version <= ?"
+                + " AND key_bytes >= ?" + bound + " ORDER BY key_bytes LIMIT " + limit, (rs, i) -> rs.getBytes(1), args.toArray());
+    }
+
+    /**
+     * The live keys at {@code version} within {@code [lo, hi)} (hi null: no bound), each with its value then, in key
+     * order (descending when {@code reverse}) after {@code afterKey} (null: from the first), at most {@code limit}.
+     */
+    public List<Change> scan(String feed, long version, byte[] lo, byte[] hi, byte[] afterKey, boolean reverse, int limit) {
+        List<Object> args = new ArrayList<>(List.of(feed, version, lo));
+        String bound = "";
+        if (hi != null) {
+            bound += " AND key_bytes < ?";
+            args.add(hi);
+        }
+        if (afterKey != null) {
+            bound += reverse ? " AND key_bytes < ?" : " AND key_bytes > ?";
+            args.add(afterKey);
+        }
+        args.add(feed);
+        return jdbc.query("SELECT c.key_bytes, c.version, c.deleted, c.val FROM kv_change c JOIN (SELECT key_bytes, MAX(version) AS v"
+                + " FROM kv_change WHERE feed_key = ? AND version <= ? AND key_bytes >= ?" + bound + " GROUP BY key_bytes) m"
+                + " ON c.key_bytes = m.key_bytes AND c.version = m.v WHERE c.feed_key = ? AND c.deleted = FALSE"
+                + " ORDER BY c.key_bytes" + (reverse ? " DESC" : "") + " LIMIT " + limit, CHANGE, args.toArray());
+    }
 }

@@ -134,29 +134,125 @@ public class Feeds {
                 throw Status.FAILED_PRECONDITION.withDescription("feed " + k + " is a key-value feed: write it with PutValue")
                         .asRuntimeException();
             }
-            List<Node> roots = new ArrayList<>(store.nodes(k, FlatTree.roots(f.length())));
-            List<Node> written = new ArrayList<>();
-            long length = f.length();
-            long bytes = f.byteLength();
-            for (byte[] data : entries) {
-                Node n = TreeHash.leaf(length++, data);
-                bytes += data.length;
-                written.add(n);
-                while (!roots.isEmpty() && FlatTree.isRight(n.index()) && roots.get(roots.size() - 1).index() == FlatTree.sibling(n.index())) {
-                    n = TreeHash.parent(roots.remove(roots.size() - 1), n);
-                    written.add(n);
-                }
-                roots.add(n);
-            }
-            byte[] rootHash = TreeHash.rootHash(roots);
-            Signed signed = new Signed(length, bytes, rootHash,
-                    SignedRoots.sign(signingKey(k, f.secretKey()), HEX.parseHex(k), length, bytes, rootHash));
-            store.insertEntries(k, f.length(), entries);
-            store.insertNodes(k, written);
-            store.insertSigned(k, signed);
-            store.setLength(k, length, bytes);
-            return new Appended(f.length(), length, signed);
+            return appendLocked(f, entries);
         });
+    }
+
+    /** Inside the caller's transaction, with the feed's row locked: the entries appended, signed. */
+    private Appended appendLocked(FeedRow f, List<byte[]> entries) {
+        String k = f.key();
+        List<Node> roots = new ArrayList<>(store.nodes(k, FlatTree.roots(f.length())));
+        List<Node> written = new ArrayList<>();
+        long length = f.length();
+        long bytes = f.byteLength();
+        for (byte[] data : entries) {
+            Node n = TreeHash.leaf(length++, data);
+            bytes += data.length;
+            written.add(n);
+            while (!roots.isEmpty() && FlatTree.isRight(n.index()) && roots.get(roots.size() - 1).index() == FlatTree.sibling(n.index())) {
+                n = TreeHash.parent(roots.remove(roots.size() - 1), n);
+                written.add(n);
+            }
+            roots.add(n);
+        }
+        byte[] rootHash = TreeHash.rootHash(roots);
+        Signed signed = new Signed(length, bytes, rootHash,
+                SignedRoots.sign(signingKey(k, f.secretKey()), HEX.parseHex(k), length, bytes, rootHash));
+        store.insertEntries(k, f.length(), entries);
+        store.insertNodes(k, written);
+        store.insertSigned(k, signed);
+        store.setLength(k, length, bytes);
+        return new Appended(f.length(), length, signed);
+    }
+
+    // ---- the key-value view ---------------------------------------------------------------------------------------
+
+    public static final int MAX_KEY_BYTES = 1024;
+
+    /**
+     * Sets ({@code value} non-null) or deletes a key of a key-value feed this cell owns: one operation appended (its
+     * version is the feed's new length) and indexed, in one transaction. {@code expectedVersion} (0: none) must be
+     * the version of the key's latest change (0 when it never had one), else ABORTED and nothing is written.
+     */
+    public Appended write(String key, String k, byte[] value, long expectedVersion) {
+        String feedKey = checkKey(key);
+        byte[] kb = keyBytes(k);
+        if (value != null && value.length > MAX_ENTRY_BYTES - 3 - kb.length) {
+            throw GrpcErrors.limitExceeded("value", "a value is at most " + (MAX_ENTRY_BYTES - 3 - kb.length)
+                    + " bytes with this key, not " + value.length);
+        }
+        if (expectedVersion < 0) {
+            throw GrpcErrors.invalidArgument("expected_version", "must not exceed 2^63 - 1");
+        }
+        return tx.execute(s -> {
+            FeedRow f = store.lock(feedKey).orElseThrow(() -> GrpcErrors.notFound("no feed " + feedKey + " on this cell"));
+            if (f.secretKey() == null) {
+                throw Status.FAILED_PRECONDITION.withDescription("feed " + feedKey + " is owned by another cell: only its owner writes")
+                        .asRuntimeException();
+            }
+            if (!KEY_VALUE.equals(f.type())) {
+                throw Status.FAILED_PRECONDITION.withDescription("feed " + feedKey + " is a log feed: the key-value view needs a"
+                        + " feed created with FEED_TYPE_KEY_VALUE").asRuntimeException();
+            }
+            java.util.Optional<FeedStore.Change> latest = store.latest(feedKey, kb, f.length());
+            if (value == null && latest.map(FeedStore.Change::deleted).orElse(true)) {
+                throw GrpcErrors.notFound("key '" + k + "' has no value to delete in feed " + feedKey);
+            }
+            long current = latest.map(FeedStore.Change::version).orElse(0L);
+            if (expectedVersion != 0 && current != expectedVersion) {
+                throw Status.ABORTED.withDescription("expected_version: key '" + k + "' is at version " + current + ", not "
+                        + expectedVersion).asRuntimeException();
+            }
+            byte[] v = value == null ? new byte[0] : value;
+            Appended a = appendLocked(f, List.of(new KeyValueOp(value == null, kb, v).encode()));
+            store.insertChange(feedKey, new FeedStore.Change(kb, a.length(), value == null, v));
+            return a;
+        });
+    }
+
+    /** A version to read at: 0 means the feed's length; beyond it OUT_OF_RANGE. */
+    public static long version(FeedRow f, String field, long version) {
+        if (version == 0) {
+            return f.length();
+        }
+        if (version < 0 || version > f.length()) {
+            throw Status.OUT_OF_RANGE.withDescription(field + ": feed " + f.key() + " is at version " + f.length() + ", not "
+                    + version).asRuntimeException();
+        }
+        return version;
+    }
+
+    public FeedRow keyValueFeed(String key) {
+        FeedRow f = feed(key);
+        if (!KEY_VALUE.equals(f.type())) {
+            throw Status.FAILED_PRECONDITION.withDescription("feed " + f.key() + " is a log feed: the key-value view needs a"
+                    + " feed created with FEED_TYPE_KEY_VALUE").asRuntimeException();
+        }
+        return f;
+    }
+
+    public FeedStore store() {
+        return store;
+    }
+
+    public static byte[] keyBytes(String k) {
+        byte[] b = k.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (b.length < 1 || b.length > MAX_KEY_BYTES) {
+            throw GrpcErrors.invalidArgument("key", "must be 1 to " + MAX_KEY_BYTES + " bytes of UTF-8, not " + b.length);
+        }
+        return b;
+    }
+
+    /** The smallest byte string above every string starting with {@code prefix}; null when there is none (all 0xFF). */
+    public static byte[] prefixEnd(byte[] prefix) {
+        byte[] end = prefix.clone();
+        for (int i = end.length - 1; i >= 0; i--) {
+            if (end[i] != (byte) 0xFF) {
+                end[i]++;
+                return java.util.Arrays.copyOf(end, i + 1);
+            }
+        }
+        return null;
     }
 
     // ---- reads and proofs ------------------------------------------------------------------------------------------

@@ -7,11 +7,26 @@ import java.util.function.Supplier;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.celluler.core.grpc.GrpcErrors;
+import io.celluler.data.feed.FeedStore;
 import io.celluler.data.feed.FeedStore.FeedRow;
 import io.celluler.data.feed.FeedStore.Signed;
 import io.celluler.data.feed.Feeds;
 import io.celluler.data.tree.TreeHash.Node;
 import io.celluler.proto.data.v1.AppendRequest;
+import io.celluler.proto.data.v1.DeleteValueRequest;
+import io.celluler.proto.data.v1.DeleteValueResponse;
+import io.celluler.proto.data.v1.DiffVersionsRequest;
+import io.celluler.proto.data.v1.DiffVersionsResponse;
+import io.celluler.proto.data.v1.GetKeyHistoryRequest;
+import io.celluler.proto.data.v1.GetKeyHistoryResponse;
+import io.celluler.proto.data.v1.GetValueRequest;
+import io.celluler.proto.data.v1.GetValueResponse;
+import io.celluler.proto.data.v1.KeyChange;
+import io.celluler.proto.data.v1.KeyValue;
+import io.celluler.proto.data.v1.PutValueRequest;
+import io.celluler.proto.data.v1.PutValueResponse;
+import io.celluler.proto.data.v1.ScanKeysRequest;
+import io.celluler.proto.data.v1.ScanKeysResponse;
 import io.celluler.proto.data.v1.AppendResponse;
 import io.celluler.proto.data.v1.ConsistencyProof;
 import io.celluler.proto.data.v1.CreateFeedRequest;
@@ -46,8 +61,9 @@ import org.springframework.stereotype.Service;
 
 /**
  * FeedService: log feeds owned by this cell — create, list, describe, append (one entry or an atomic batch), read
- * by index and by range, signed roots, inclusion and consistency proofs. The key-value view, following remote feeds
- * and the live tail answer UNIMPLEMENTED naming the issue that builds them (see {@code celluler.roadmap}).
+ * by index and by range, signed roots, inclusion and consistency proofs — and the key-value view of key-value feeds
+ * (put, get at a version, delete, history, diff between versions, scans of a read-only checkout). Following remote
+ * feeds and the live tail answer UNIMPLEMENTED naming the issue that builds them (see {@code celluler.roadmap}).
  */
 @Service
 public class FeedGrpcService extends FeedServiceImplBase {
@@ -196,6 +212,153 @@ public class FeedGrpcService extends FeedServiceImplBase {
             long length = r.getLength() == 0 ? f.length() : r.getLength();
             return GetSignedRootResponse.newBuilder().setSignedRoot(signed(f.key(), feeds.signedAt(f, length))).build();
         });
+    }
+
+    // ---- the key-value view ----------------------------------------------------------------------------------------
+
+    @Override
+    public void putValue(PutValueRequest r, StreamObserver<PutValueResponse> out) {
+        answer(out, () -> {
+            Feeds.Appended a = feeds.write(r.getFeedKey(), r.getKey(), r.getValue().toByteArray(), r.getExpectedVersion());
+            return PutValueResponse.newBuilder().setVersion(a.length()).setSignedRoot(signed(r.getFeedKey(), a.signed())).build();
+        });
+    }
+
+    @Override
+    public void deleteValue(DeleteValueRequest r, StreamObserver<DeleteValueResponse> out) {
+        answer(out, () -> {
+            Feeds.Appended a = feeds.write(r.getFeedKey(), r.getKey(), null, r.getExpectedVersion());
+            return DeleteValueResponse.newBuilder().setVersion(a.length()).setSignedRoot(signed(r.getFeedKey(), a.signed())).build();
+        });
+    }
+
+    @Override
+    public void getValue(GetValueRequest r, StreamObserver<GetValueResponse> out) {
+        answer(out, () -> {
+            FeedRow f = feeds.keyValueFeed(r.getFeedKey());
+            long version = Feeds.version(f, "version", r.getVersion());
+            byte[] key = Feeds.keyBytes(r.getKey());
+            FeedStore.Change c = feeds.store().latest(f.key(), key, version).filter(x -> !x.deleted()).orElseThrow(
+                    () -> GrpcErrors.notFound("key '" + r.getKey() + "' has no value at version " + version));
+            return GetValueResponse.newBuilder().setEntry(keyValue(c)).build();
+        });
+    }
+
+    @Override
+    public void getKeyHistory(GetKeyHistoryRequest r, StreamObserver<GetKeyHistoryResponse> out) {
+        answer(out, () -> {
+            FeedRow f = feeds.keyValueFeed(r.getFeedKey());
+            byte[] key = Feeds.keyBytes(r.getKey());
+            if (r.getPageSize() < 0) {
+                throw GrpcErrors.invalidArgument("page_size", "must not be negative");
+            }
+            int size = r.getPageSize() == 0 ? DEFAULT_PAGE : Math.min(MAX_PAGE, r.getPageSize());
+            long after = 0;
+            if (!r.getPageToken().isEmpty()) {
+                try {
+                    after = Long.parseLong(new String(java.util.Base64.getUrlDecoder().decode(r.getPageToken()),
+                            java.nio.charset.StandardCharsets.US_ASCII));
+                } catch (IllegalArgumentException bad) {
+                    throw GrpcErrors.invalidArgument("page_token", "is not a token this service gave");
+                }
+            }
+            List<FeedStore.Change> page = feeds.store().history(f.key(), key, after, size);
+            GetKeyHistoryResponse.Builder b = GetKeyHistoryResponse.newBuilder();
+            page.forEach(c -> b.addChanges(change(c)));
+            if (page.size() == size) {
+                b.setNextPageToken(java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                        Long.toString(page.get(page.size() - 1).version()).getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void diffVersions(DiffVersionsRequest r, StreamObserver<DiffVersionsResponse> out) {
+        ServerCallStreamObserver<DiffVersionsResponse> calls = (ServerCallStreamObserver<DiffVersionsResponse>) out;
+        try {
+            FeedRow f = feeds.keyValueFeed(r.getFeedKey());
+            long to = Feeds.version(f, "to_version", r.getToVersion());
+            long from = r.getFromVersion();
+            if (from < 0 || from > to) {
+                throw GrpcErrors.invalidArgument("from_version", "must not exceed to_version (" + to + ")");
+            }
+            byte[] lo = r.getPrefix().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] hi = lo.length == 0 ? null : Feeds.prefixEnd(lo);
+            byte[] after = null;
+            for (int round = 0; !calls.isCancelled(); round++) {
+                List<byte[]> keys = feeds.store().changedKeys(f.key(), from, to, lo, hi, after, RANGE_PAGE);
+                for (byte[] key : keys) {
+                    java.util.Optional<FeedStore.Change> now = feeds.store().latest(f.key(), key, to).filter(c -> !c.deleted());
+                    java.util.Optional<FeedStore.Change> before = feeds.store().latest(f.key(), key, from).filter(c -> !c.deleted());
+                    boolean same = now.isPresent() == before.isPresent()
+                            && (now.isEmpty() || java.util.Arrays.equals(now.get().value(), before.get().value()));
+                    if (!same) {
+                        FeedStore.Change at = feeds.store().latest(f.key(), key, to).orElseThrow();
+                        out.onNext(DiffVersionsResponse.newBuilder().setChange(change(at))
+                                .setPreviousValue(ByteString.copyFrom(before.map(FeedStore.Change::value).orElse(new byte[0]))).build());
+                    }
+                }
+                if (keys.size() < RANGE_PAGE) {
+                    break;
+                }
+                after = keys.get(keys.size() - 1);
+            }
+            out.onCompleted();
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        } catch (DataAccessException e) {
+            out.onError(storeUnavailable(e));
+        }
+    }
+
+    @Override
+    public void scanKeys(ScanKeysRequest r, StreamObserver<ScanKeysResponse> out) {
+        ServerCallStreamObserver<ScanKeysResponse> calls = (ServerCallStreamObserver<ScanKeysResponse>) out;
+        try {
+            FeedRow f = feeds.keyValueFeed(r.getFeedKey());
+            long version = Feeds.version(f, "version", r.getVersion());
+            byte[] prefix = r.getPrefix().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] lo = max(prefix, r.getStartKey().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            byte[] hi = prefix.length == 0 ? null : Feeds.prefixEnd(prefix);
+            if (!r.getEndKey().isEmpty()) {
+                byte[] end = r.getEndKey().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                hi = hi == null || java.util.Arrays.compareUnsigned(end, hi) < 0 ? end : hi;
+            }
+            long left = r.getLimit() == 0 ? Long.MAX_VALUE : Integer.toUnsignedLong(r.getLimit());
+            byte[] after = null;
+            while (left > 0 && !calls.isCancelled()) {
+                List<FeedStore.Change> page = feeds.store().scan(f.key(), version, lo, hi, after, r.getReverse(),
+                        (int) Math.min(RANGE_PAGE, left));
+                for (FeedStore.Change c : page) {
+                    out.onNext(ScanKeysResponse.newBuilder().setEntry(keyValue(c)).build());
+                }
+                left -= page.size();
+                if (page.size() < Math.min(RANGE_PAGE, left + page.size())) {
+                    break;
+                }
+                after = page.get(page.size() - 1).key();
+            }
+            out.onCompleted();
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        } catch (DataAccessException e) {
+            out.onError(storeUnavailable(e));
+        }
+    }
+
+    private static byte[] max(byte[] a, byte[] b) {
+        return java.util.Arrays.compareUnsigned(a, b) >= 0 ? a : b;
+    }
+
+    private static KeyValue keyValue(FeedStore.Change c) {
+        return KeyValue.newBuilder().setKey(new String(c.key(), java.nio.charset.StandardCharsets.UTF_8))
+                .setValue(ByteString.copyFrom(c.value())).setVersion(c.version()).build();
+    }
+
+    private static KeyChange change(FeedStore.Change c) {
+        return KeyChange.newBuilder().setKey(new String(c.key(), java.nio.charset.StandardCharsets.UTF_8)).setVersion(c.version())
+                .setValue(ByteString.copyFrom(c.deleted() ? new byte[0] : c.value())).setDeleted(c.deleted()).build();
     }
 
     // ---- mapping ---------------------------------------------------------------------------------------------------

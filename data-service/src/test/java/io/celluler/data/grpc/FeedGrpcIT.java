@@ -34,7 +34,15 @@ import io.celluler.proto.data.v1.GetFeedRequest;
 import io.celluler.proto.data.v1.GetInclusionProofRequest;
 import io.celluler.proto.data.v1.GetRangeRequest;
 import io.celluler.proto.data.v1.GetSignedRootRequest;
+import io.celluler.proto.data.v1.DeleteValueRequest;
+import io.celluler.proto.data.v1.DiffVersionsRequest;
+import io.celluler.proto.data.v1.FollowFeedRequest;
+import io.celluler.proto.data.v1.GetKeyHistoryRequest;
+import io.celluler.proto.data.v1.GetKeyHistoryResponse;
 import io.celluler.proto.data.v1.GetValueRequest;
+import io.celluler.proto.data.v1.KeyChange;
+import io.celluler.proto.data.v1.PutValueRequest;
+import io.celluler.proto.data.v1.ScanKeysRequest;
 import io.celluler.proto.data.v1.InclusionProof;
 import io.celluler.proto.data.v1.ListFeedsRequest;
 import io.celluler.proto.data.v1.ListFeedsResponse;
@@ -300,8 +308,151 @@ class FeedGrpcIT {
                 .getFeed().getFeedKey();
         assertStatus(() -> append(kv, entries(1, 8, 9)), Status.Code.FAILED_PRECONDITION, "PutValue");
         // what is not built yet says so
-        assertThatThrownBy(() -> feeds().getValue(GetValueRequest.newBuilder().setFeedKey(kv).setKey("a").build()))
+        assertThatThrownBy(() -> feeds().followFeed(FollowFeedRequest.newBuilder().setFeedKey(kv).build()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
+    }
+
+    /** UTF-8 byte order, the view's key order. */
+    static final java.util.Comparator<String> BYTE_ORDER = (a, b) -> java.util.Arrays.compareUnsigned(
+            a.getBytes(java.nio.charset.StandardCharsets.UTF_8), b.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+    /**
+     * The key-value view against a model: 240 random puts and deletes over keys that sort differently as UTF-16 and
+     * as bytes; then get, scan (prefix, bounds, reverse, limit), diff and history at many versions, each compared with
+     * what the model held at that version.
+     */
+    @Test
+    void theKeyValueViewAgreesWithAModelAtEveryVersion() {
+        start();
+        String key = feeds().createFeed(CreateFeedRequest.newBuilder().setName("kv-model").setType(FeedType.FEED_TYPE_KEY_VALUE)
+                .build()).getFeed().getFeedKey();
+        List<String> keys = List.of("a", "ab", "b", "b/1", "b/2", "b/10", "c", "\uFF61x", "\uD83D\uDE00", "é", "zz");
+        Random r = new Random(42);
+        List<java.util.TreeMap<String, byte[]>> states = new ArrayList<>(); // index: version
+        java.util.Map<String, List<long[]>> history = new java.util.HashMap<>(); // version, deleted(0/1)
+        java.util.TreeMap<String, byte[]> state = new java.util.TreeMap<>(BYTE_ORDER);
+        states.add(new java.util.TreeMap<>(state));
+        for (int op = 0; op < 240; op++) {
+            String k = keys.get(r.nextInt(keys.size()));
+            long version;
+            boolean deleted = state.containsKey(k) && r.nextInt(10) < 3;
+            if (deleted) {
+                version = feeds().deleteValue(DeleteValueRequest.newBuilder().setFeedKey(key).setKey(k).build()).getVersion();
+                state.remove(k);
+            } else {
+                byte[] v = new byte[r.nextInt(20)];
+                r.nextBytes(v);
+                version = feeds().putValue(PutValueRequest.newBuilder().setFeedKey(key).setKey(k).setValue(ByteString.copyFrom(v))
+                        .build()).getVersion();
+                state.put(k, v);
+            }
+            assertThat(version).isEqualTo(states.size());
+            states.add(new java.util.TreeMap<>(state));
+            history.computeIfAbsent(k, x -> new ArrayList<>()).add(new long[] {version, deleted ? 1 : 0});
+        }
+        for (int version = 0; version < states.size(); version += 17) {
+            java.util.TreeMap<String, byte[]> at = states.get(version);
+            for (String k : keys) {
+                long v = version;
+                if (at.containsKey(k)) {
+                    assertThat(feeds().getValue(GetValueRequest.newBuilder().setFeedKey(key).setKey(k).setVersion(Math.max(v, 1)).build())
+                            .getEntry().getValue().toByteArray()).as("%s at %d", k, v).isEqualTo(at.get(k));
+                } else if (version > 0) {
+                    assertStatus(() -> feeds().getValue(GetValueRequest.newBuilder().setFeedKey(key).setKey(k).setVersion(v).build()),
+                            Status.Code.NOT_FOUND, k);
+                }
+            }
+            if (version == 0) {
+                continue;
+            }
+            assertThat(scan(key, version, "", "", "", false, 0)).as("scan at %d", version).containsExactlyElementsOf(at.keySet());
+            assertThat(scan(key, version, "b/", "", "", false, 0)).containsExactlyElementsOf(
+                    at.keySet().stream().filter(k -> k.startsWith("b/")).toList());
+            assertThat(scan(key, version, "", "ab", "c", true, 0)).containsExactlyElementsOf(
+                    at.descendingKeySet().stream().filter(k -> BYTE_ORDER.compare(k, "ab") >= 0 && BYTE_ORDER.compare(k, "c") < 0).toList());
+            assertThat(scan(key, version, "", "", "", false, 3)).containsExactlyElementsOf(at.keySet().stream().limit(3).toList());
+            for (int from = 0; from <= version; from += 29) {
+                java.util.TreeMap<String, byte[]> before = states.get(from);
+                List<String> expected = new ArrayList<>();
+                java.util.TreeSet<String> all = new java.util.TreeSet<>(BYTE_ORDER);
+                all.addAll(before.keySet());
+                all.addAll(at.keySet());
+                for (String k : all) {
+                    if (!java.util.Arrays.equals(before.get(k), at.get(k))) {
+                        expected.add(k + (at.containsKey(k) ? "" : " (deleted)"));
+                    }
+                }
+                List<String> diff = new ArrayList<>();
+                feeds().diffVersions(DiffVersionsRequest.newBuilder().setFeedKey(key).setFromVersion(from).setToVersion(version).build())
+                        .forEachRemaining(d -> {
+                            diff.add(d.getChange().getKey() + (d.getChange().getDeleted() ? " (deleted)" : ""));
+                            assertThat(d.getPreviousValue().toByteArray()).isEqualTo(
+                                    before.getOrDefault(d.getChange().getKey(), new byte[0]));
+                        });
+                assertThat(diff).as("diff %d..%d", from, version).containsExactlyElementsOf(expected);
+            }
+        }
+        for (String k : history.keySet()) {
+            List<long[]> got = new ArrayList<>();
+            String token = "";
+            for (int round = 0; round < 100; round++) {
+                GetKeyHistoryResponse page = feeds().getKeyHistory(GetKeyHistoryRequest.newBuilder().setFeedKey(key).setKey(k)
+                        .setPageSize(7).setPageToken(token).build());
+                for (KeyChange c : page.getChangesList()) {
+                    got.add(new long[] {c.getVersion(), c.getDeleted() ? 1 : 0});
+                }
+                token = page.getNextPageToken();
+                if (token.isEmpty()) {
+                    break;
+                }
+            }
+            assertThat(got).as("history of %s", k).usingElementComparator((a, b) -> java.util.Arrays.compare(a, b))
+                    .containsExactlyElementsOf(history.get(k));
+        }
+    }
+
+    List<String> scan(String key, long version, String prefix, String start, String end, boolean reverse, int limit) {
+        List<String> out = new ArrayList<>();
+        feeds().scanKeys(ScanKeysRequest.newBuilder().setFeedKey(key).setVersion(version).setPrefix(prefix).setStartKey(start)
+                .setEndKey(end).setReverse(reverse).setLimit(limit).build()).forEachRemaining(e -> out.add(e.getEntry().getKey()));
+        return out;
+    }
+
+    @Test
+    void keyValueWritesAreCheckedAndCompareAndSetHolds() {
+        start();
+        String kv = feeds().createFeed(CreateFeedRequest.newBuilder().setName("kv-cas").setType(FeedType.FEED_TYPE_KEY_VALUE)
+                .build()).getFeed().getFeedKey();
+        String log = feeds().createFeed(CreateFeedRequest.newBuilder().setName("a-log").build()).getFeed().getFeedKey();
+        long v1 = feeds().putValue(PutValueRequest.newBuilder().setFeedKey(kv).setKey("k").setValue(ByteString.copyFromUtf8("1")).build())
+                .getVersion();
+        assertStatus(() -> feeds().putValue(PutValueRequest.newBuilder().setFeedKey(kv).setKey("k").setValue(ByteString.copyFromUtf8("2"))
+                .setExpectedVersion(v1 + 5).build()), Status.Code.ABORTED, "expected_version");
+        long v2 = feeds().putValue(PutValueRequest.newBuilder().setFeedKey(kv).setKey("k").setValue(ByteString.copyFromUtf8("2"))
+                .setExpectedVersion(v1).build()).getVersion();
+        assertThat(v2).isEqualTo(v1 + 1);
+        assertStatus(() -> feeds().putValue(PutValueRequest.newBuilder().setFeedKey(kv).setKey("").build()), Status.Code.INVALID_ARGUMENT, "key");
+        assertStatus(() -> feeds().putValue(PutValueRequest.newBuilder().setFeedKey(kv).setKey("x".repeat(1025)).build()),
+                Status.Code.INVALID_ARGUMENT, "key");
+        assertStatus(() -> feeds().putValue(PutValueRequest.newBuilder().setFeedKey(kv).setKey("big")
+                .setValue(ByteString.copyFrom(new byte[1 << 20])).build()), Status.Code.RESOURCE_EXHAUSTED, "value");
+        assertStatus(() -> feeds().putValue(PutValueRequest.newBuilder().setFeedKey(log).setKey("k").build()),
+                Status.Code.FAILED_PRECONDITION, "log feed");
+        assertStatus(() -> feeds().deleteValue(DeleteValueRequest.newBuilder().setFeedKey(kv).setKey("never").build()),
+                Status.Code.NOT_FOUND, "never");
+        assertStatus(() -> feeds().getValue(GetValueRequest.newBuilder().setFeedKey(kv).setKey("k").setVersion(v2 + 1).build()),
+                Status.Code.OUT_OF_RANGE, "version");
+        assertStatus(() -> feeds().diffVersions(DiffVersionsRequest.newBuilder().setFeedKey(kv).setFromVersion(2).setToVersion(1)
+                .build()).hasNext(), Status.Code.INVALID_ARGUMENT, "from_version");
+        // nothing of the refused writes went in: two versions, the value of the second
+        assertThat(feeds().getFeed(GetFeedRequest.newBuilder().setFeedKey(kv).build()).getFeed().getLength()).isEqualTo(2);
+        assertThat(feeds().getValue(GetValueRequest.newBuilder().setFeedKey(kv).setKey("k").build()).getEntry().getValue()
+                .toStringUtf8()).isEqualTo("2");
+        assertThat(feeds().getValue(GetValueRequest.newBuilder().setFeedKey(kv).setKey("k").setVersion(v1).build()).getEntry()
+                .getValue().toStringUtf8()).as("a read-only checkout at the first version").isEqualTo("1");
+        // the view's entries are in the signed log like any other: each one proved
+        GetEntryResponse e = feeds().getEntry(GetEntryRequest.newBuilder().setFeedKey(kv).setIndex(1).setIncludeProof(true).build());
+        assertThat(io.celluler.data.feed.KeyValueOp.decode(e.getEntry().getData().toByteArray()).keyText()).isEqualTo("k");
     }
 }

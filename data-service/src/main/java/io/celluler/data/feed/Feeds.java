@@ -124,18 +124,27 @@ public class Feeds {
         if (total > MAX_BATCH_BYTES) {
             throw GrpcErrors.limitExceeded("entries", "a batch is at most " + MAX_BATCH_BYTES + " bytes, not " + total);
         }
-        return tx.execute(s -> {
-            FeedRow f = store.lock(k).orElseThrow(() -> GrpcErrors.notFound("no feed " + k + " on this cell"));
-            if (f.secretKey() == null) {
-                throw Status.FAILED_PRECONDITION.withDescription("feed " + k + " is owned by another cell: only its owner appends")
-                        .asRuntimeException();
-            }
-            if (!LOG.equals(f.type())) {
-                throw Status.FAILED_PRECONDITION.withDescription("feed " + k + " is a key-value feed: write it with PutValue")
-                        .asRuntimeException();
-            }
-            return appendLocked(f, entries);
-        });
+        return tx.execute(s -> appendLocked(lockOwned(k, LOG), entries));
+    }
+
+    /** Inside a transaction: the feed's row, locked, of a feed this cell owns and of {@code type}. */
+    private FeedRow lockOwned(String key, String type) {
+        FeedRow f = store.lock(key).orElseThrow(() -> GrpcErrors.notFound("no feed " + key + " on this cell"));
+        if (f.secretKey() == null) {
+            throw Status.FAILED_PRECONDITION.withDescription("feed " + key + " is owned by another cell: only its owner writes to it")
+                    .asRuntimeException();
+        }
+        requireType(f, type);
+        return f;
+    }
+
+    private static void requireType(FeedRow f, String type) {
+        if (!type.equals(f.type())) {
+            throw Status.FAILED_PRECONDITION.withDescription(LOG.equals(type)
+                    ? "feed " + f.key() + " is a key-value feed: write it with PutValue"
+                    : "feed " + f.key() + " is a log feed: the key-value view needs a feed created with FEED_TYPE_KEY_VALUE")
+                    .asRuntimeException();
+        }
     }
 
     /** Inside the caller's transaction, with the feed's row locked: the entries appended, signed. */
@@ -185,15 +194,7 @@ public class Feeds {
             throw GrpcErrors.invalidArgument("expected_version", "must not exceed 2^63 - 1");
         }
         return tx.execute(s -> {
-            FeedRow f = store.lock(feedKey).orElseThrow(() -> GrpcErrors.notFound("no feed " + feedKey + " on this cell"));
-            if (f.secretKey() == null) {
-                throw Status.FAILED_PRECONDITION.withDescription("feed " + feedKey + " is owned by another cell: only its owner writes")
-                        .asRuntimeException();
-            }
-            if (!KEY_VALUE.equals(f.type())) {
-                throw Status.FAILED_PRECONDITION.withDescription("feed " + feedKey + " is a log feed: the key-value view needs a"
-                        + " feed created with FEED_TYPE_KEY_VALUE").asRuntimeException();
-            }
+            FeedRow f = lockOwned(feedKey, KEY_VALUE);
             java.util.Optional<FeedStore.Change> latest = store.latest(feedKey, kb, f.length());
             if (value == null && latest.map(FeedStore.Change::deleted).orElse(true)) {
                 throw GrpcErrors.notFound("key '" + k + "' has no value to delete in feed " + feedKey);
@@ -224,10 +225,7 @@ public class Feeds {
 
     public FeedRow keyValueFeed(String key) {
         FeedRow f = feed(key);
-        if (!KEY_VALUE.equals(f.type())) {
-            throw Status.FAILED_PRECONDITION.withDescription("feed " + f.key() + " is a log feed: the key-value view needs a"
-                    + " feed created with FEED_TYPE_KEY_VALUE").asRuntimeException();
-        }
+        requireType(f, KEY_VALUE);
         return f;
     }
 
@@ -288,11 +286,11 @@ public class Feeds {
 
     public List<Node> inclusion(FeedRow f, long index, long length) {
         checkIndex("index", index, length);
-        return Proofs.inclusion(index, length, i -> store.nodes(f.key(), List.of(i)).get(0));
+        return store.nodes(f.key(), Proofs.inclusionIndexes(index, length)); // one query for the whole proof
     }
 
     public List<Node> consistency(FeedRow f, long from, long to) {
-        return Proofs.consistency(from, to, i -> store.nodes(f.key(), List.of(i)).get(0));
+        return store.nodes(f.key(), Proofs.consistencyIndexes(from, to));
     }
 
     // ---- checks ---------------------------------------------------------------------------------------------------

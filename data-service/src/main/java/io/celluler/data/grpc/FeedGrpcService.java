@@ -148,8 +148,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
 
     @Override
     public void getRange(GetRangeRequest r, StreamObserver<GetRangeResponse> out) {
-        ServerCallStreamObserver<GetRangeResponse> calls = (ServerCallStreamObserver<GetRangeResponse>) out;
-        try {
+        stream(out, calls -> {
             FeedRow f = feeds.feed(r.getFeedKey());
             long end = r.getEnd() == 0 ? f.length() : r.getEnd();
             if (end > f.length() || r.getStart() > end || r.getStart() < 0) {
@@ -164,12 +163,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
                             .setData(ByteString.copyFrom(data))).build());
                 }
             }
-            out.onCompleted();
-        } catch (StatusRuntimeException e) {
-            out.onError(e);
-        } catch (DataAccessException e) {
-            out.onError(storeUnavailable(e));
-        }
+        });
     }
 
     @Override
@@ -275,8 +269,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
 
     @Override
     public void diffVersions(DiffVersionsRequest r, StreamObserver<DiffVersionsResponse> out) {
-        ServerCallStreamObserver<DiffVersionsResponse> calls = (ServerCallStreamObserver<DiffVersionsResponse>) out;
-        try {
+        stream(out, calls -> {
             FeedRow f = feeds.keyValueFeed(r.getFeedKey());
             long to = Feeds.version(f, "to_version", r.getToVersion());
             long from = r.getFromVersion();
@@ -286,15 +279,15 @@ public class FeedGrpcService extends FeedServiceImplBase {
             byte[] lo = r.getPrefix().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             byte[] hi = lo.length == 0 ? null : Feeds.prefixEnd(lo);
             byte[] after = null;
-            for (int round = 0; !calls.isCancelled(); round++) {
+            while (!calls.isCancelled()) {
                 List<byte[]> keys = feeds.store().changedKeys(f.key(), from, to, lo, hi, after, RANGE_PAGE);
                 for (byte[] key : keys) {
-                    java.util.Optional<FeedStore.Change> now = feeds.store().latest(f.key(), key, to).filter(c -> !c.deleted());
+                    FeedStore.Change at = feeds.store().latest(f.key(), key, to).orElseThrow(); // it changed in (from, to]
+                    java.util.Optional<FeedStore.Change> now = java.util.Optional.of(at).filter(c -> !c.deleted());
                     java.util.Optional<FeedStore.Change> before = feeds.store().latest(f.key(), key, from).filter(c -> !c.deleted());
                     boolean same = now.isPresent() == before.isPresent()
                             && (now.isEmpty() || java.util.Arrays.equals(now.get().value(), before.get().value()));
                     if (!same) {
-                        FeedStore.Change at = feeds.store().latest(f.key(), key, to).orElseThrow();
                         out.onNext(DiffVersionsResponse.newBuilder().setChange(change(at))
                                 .setPreviousValue(ByteString.copyFrom(before.map(FeedStore.Change::value).orElse(new byte[0]))).build());
                     }
@@ -304,18 +297,12 @@ public class FeedGrpcService extends FeedServiceImplBase {
                 }
                 after = keys.get(keys.size() - 1);
             }
-            out.onCompleted();
-        } catch (StatusRuntimeException e) {
-            out.onError(e);
-        } catch (DataAccessException e) {
-            out.onError(storeUnavailable(e));
-        }
+        });
     }
 
     @Override
     public void scanKeys(ScanKeysRequest r, StreamObserver<ScanKeysResponse> out) {
-        ServerCallStreamObserver<ScanKeysResponse> calls = (ServerCallStreamObserver<ScanKeysResponse>) out;
-        try {
+        stream(out, calls -> {
             FeedRow f = feeds.keyValueFeed(r.getFeedKey());
             long version = Feeds.version(f, "version", r.getVersion());
             byte[] prefix = r.getPrefix().getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -339,12 +326,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
                 }
                 after = page.get(page.size() - 1).key();
             }
-            out.onCompleted();
-        } catch (StatusRuntimeException e) {
-            out.onError(e);
-        } catch (DataAccessException e) {
-            out.onError(storeUnavailable(e));
-        }
+        });
     }
 
     private static byte[] max(byte[] a, byte[] b) {
@@ -389,9 +371,18 @@ public class FeedGrpcService extends FeedServiceImplBase {
         return TreeNode.newBuilder().setIndex(n.index()).setHash(HEX.formatHex(n.hash())).setSizeBytes(n.size()).build();
     }
 
+    /** A unary answer: what {@code body} gives, or its refusal as the call's status. */
     private static <T> void answer(StreamObserver<T> out, Supplier<T> body) {
+        stream(out, calls -> calls.onNext(body.get()));
+    }
+
+    /**
+     * A server stream: {@code body} sends its messages (looking at {@code isCancelled()} between pages) and the stream
+     * ends; a refusal ({@link StatusRuntimeException}) or a store failure (UNAVAILABLE) ends it with that status.
+     */
+    private static <T> void stream(StreamObserver<T> out, java.util.function.Consumer<ServerCallStreamObserver<T>> body) {
         try {
-            out.onNext(body.get());
+            body.accept((ServerCallStreamObserver<T>) out);
             out.onCompleted();
         } catch (StatusRuntimeException e) {
             out.onError(e);

@@ -37,14 +37,11 @@ public final class Proofs {
 
     /** The nodes proving leaf {@code leaf} in the tree of {@code length} leaves: its path's siblings, then the other roots. */
     public static List<Node> inclusion(long leaf, long length, NodeSource nodes) {
-        List<Node> out = new ArrayList<>();
-        for (long index : inclusionIndexes(leaf, length)) {
-            out.add(nodes.node(index));
-        }
-        return out;
+        return inclusionIndexes(leaf, length).stream().map(nodes::node).toList();
     }
 
-    private static List<Long> inclusionIndexes(long leaf, long length) {
+    /** Which nodes (flat-tree indexes, in order) the inclusion proof of {@code leaf} at {@code length} holds. */
+    public static List<Long> inclusionIndexes(long leaf, long length) {
         long root = FlatTree.rootOf(leaf, length);
         List<Long> out = new ArrayList<>();
         for (long n = FlatTree.leaf(leaf); n != root; n = FlatTree.parent(n)) {
@@ -97,14 +94,11 @@ public final class Proofs {
      * leaves from {@code from} on.
      */
     public static List<Node> consistency(long from, long to, NodeSource nodes) {
-        List<Node> out = new ArrayList<>();
-        for (long index : consistencyIndexes(from, to)) {
-            out.add(nodes.node(index));
-        }
-        return out;
+        return consistencyIndexes(from, to).stream().map(nodes::node).toList();
     }
 
-    private static List<Long> consistencyIndexes(long from, long to) {
+    /** Which nodes (flat-tree indexes, in order) the consistency proof from {@code from} to {@code to} holds. */
+    public static List<Long> consistencyIndexes(long from, long to) {
         if (from < 1 || from > to) {
             throw new IllegalArgumentException("a consistency proof needs 0 < from <= to (got " + from + ", " + to + ")");
         }

@@ -23,7 +23,6 @@ import io.celluler.proto.network.v1.ListPeersRequest;
 import io.celluler.proto.network.v1.MemberState;
 import io.celluler.proto.network.v1.NetworkServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -65,8 +64,8 @@ public class CasErasureBench implements Callable<Integer> {
                 cells.add(Cell.start(Cell.Options.defaults(dir.resolve("cell-" + i)).withCellIndex(cellIndex + i)
                         .withServices(services).withExtraArgs(args)));
             }
-            ManagedChannel casA = channel("cas-service", cellIndex);
-            ManagedChannel netA = channel("network-service", cellIndex);
+            ManagedChannel casA = ServiceChannels.of("cas-service", cellIndex);
+            ManagedChannel netA = ServiceChannels.of("network-service", cellIndex);
             try {
                 long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                 while (NetworkServiceGrpc.newBlockingStub(netA).listPeers(ListPeersRequest.newBuilder().setCapability("cas-service")
@@ -161,10 +160,5 @@ public class CasErasureBench implements Callable<Integer> {
             Thread.sleep(20);
         }
         return (System.nanoTime() - t0) / 1e9;
-    }
-
-    private static ManagedChannel channel(String service, int cell) {
-        int port = CellService.ALL.stream().filter(s -> s.name().equals(service)).findFirst().orElseThrow().grpcPort(cell);
-        return ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().maxInboundMessageSize(8 << 20).build();
     }
 }

@@ -22,7 +22,6 @@ import io.celluler.proto.network.v1.ListPeersRequest;
 import io.celluler.proto.network.v1.MemberState;
 import io.celluler.proto.network.v1.NetworkServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -54,8 +53,8 @@ public class CasReplicationBench implements Callable<Integer> {
                 .withExtraArgs(common));
              Cell b = Cell.start(Cell.Options.defaults(dir.resolve("b")).withCellIndex(cellIndex + 1).withServices(services)
                      .withExtraArgs(Stream.concat(common.stream(), Stream.of("--celluler.network.seeds=" + seed)).toList()))) {
-            ManagedChannel casA = channel("cas-service", cellIndex);
-            ManagedChannel netA = channel("network-service", cellIndex);
+            ManagedChannel casA = ServiceChannels.of("cas-service", cellIndex);
+            ManagedChannel netA = ServiceChannels.of("network-service", cellIndex);
             try {
                 long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                 while (NetworkServiceGrpc.newBlockingStub(netA).listPeers(ListPeersRequest.newBuilder().setCapability("cas-service")
@@ -111,10 +110,5 @@ public class CasReplicationBench implements Callable<Integer> {
             Thread.sleep(20);
         }
         return new double[] {(System.nanoTime() - t0) / 1e9, hashes.size()};
-    }
-
-    private static ManagedChannel channel(String service, int cell) {
-        int port = CellService.ALL.stream().filter(s -> s.name().equals(service)).findFirst().orElseThrow().grpcPort(cell);
-        return ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().maxInboundMessageSize(8 << 20).build();
     }
 }

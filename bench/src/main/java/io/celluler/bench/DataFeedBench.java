@@ -10,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 
 import com.google.protobuf.ByteString;
 import io.celluler.cli.cell.Cell;
-import io.celluler.cli.cell.CellService;
 import io.celluler.data.tree.Proofs;
 import io.celluler.data.tree.SignedRoots;
 import io.celluler.data.tree.TreeHash;
@@ -22,7 +21,6 @@ import io.celluler.proto.data.v1.GetEntryRequest;
 import io.celluler.proto.data.v1.GetEntryResponse;
 import io.celluler.proto.data.v1.InclusionProof;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -50,9 +48,7 @@ public class DataFeedBench implements Callable<Integer> {
         Path dir = Files.createTempDirectory("celluler-bench-data-feed");
         try (Cell cell = Cell.start(Cell.Options.defaults(dir).withCellIndex(cellIndex).withServices(List.of("data-service"))
                 .withExtraArgs(List.of("--logging.threshold.console=WARN")))) {
-            int port = CellService.ALL.stream().filter(s -> s.name().equals("data-service")).findFirst().orElseThrow()
-                    .grpcPort(cellIndex);
-            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().maxInboundMessageSize(32 << 20).build();
+            ManagedChannel ch = ServiceChannels.of("data-service", cellIndex);
             try {
                 FeedServiceGrpc.FeedServiceBlockingStub feeds = FeedServiceGrpc.newBlockingStub(ch);
                 appendRun(feeds, "warm-up", 512, 3); // compiled code for the measured runs

@@ -7,7 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import io.celluler.cas.PeriodicPass;
+import io.celluler.core.task.PeriodicPass;
 import io.celluler.cas.config.CasProperties;
 import io.celluler.cas.object.ContentService;
 import io.celluler.cas.store.ChunkStore;

@@ -4,7 +4,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
-import io.celluler.cas.PeriodicPass;
+import io.celluler.core.task.PeriodicPass;
 import io.celluler.cas.config.CasProperties;
 import io.celluler.cas.store.LifecycleIndex;
 import io.celluler.cas.store.LifecycleRule;

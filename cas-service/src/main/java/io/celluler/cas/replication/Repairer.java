@@ -127,7 +127,7 @@ public final class Repairer implements RemoteChunks, AutoCloseable {
         List<String> candidates = new ArrayList<>(likelyHolders);
         try {
             String self = network.selfId();
-            network.casPeers().stream().filter(c -> !candidates.contains(c)).forEach(candidates::add);
+            network.peers().stream().filter(c -> !candidates.contains(c)).forEach(candidates::add);
             candidates.remove(self);
         } catch (StatusRuntimeException e) {
             log.warn("cannot repair {} chunk(s): network-service is not reachable ({})", wanted.size(), e.getStatus());

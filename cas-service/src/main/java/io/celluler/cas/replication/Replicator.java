@@ -16,7 +16,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.celluler.cas.PeriodicPass;
+import io.celluler.core.task.PeriodicPass;
 import io.celluler.cas.config.CasProperties;
 import io.celluler.cas.object.ContentService;
 import io.celluler.cas.replication.ReplicaIndex.Copy;
@@ -274,7 +274,7 @@ public class Replicator implements SmartLifecycle, RemoteChunks {
     private List<String> livePeers() {
         try {
             String self = network.selfId();
-            List<String> peers = new ArrayList<>(network.casPeers());
+            List<String> peers = new ArrayList<>(network.peers());
             peers.remove(self);
             return peers;
         } catch (StatusRuntimeException e) {

@@ -232,7 +232,7 @@ final class ShardPlacement {
         }
         Set<String> alive;
         try {
-            alive = new HashSet<>(network.casPeers());
+            alive = new HashSet<>(network.peers());
         } catch (StatusRuntimeException e) {
             return false;
         }

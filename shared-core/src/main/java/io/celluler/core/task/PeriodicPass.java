@@ -1,4 +1,4 @@
-package io.celluler.cas;
+package io.celluler.core.task;
 
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -9,7 +9,7 @@ import org.slf4j.Logger;
 
 /**
  * A background pass run every {@code interval} (the first one interval after start) on a daemon thread of its own,
- * as the garbage collector, the replicator and the lifecycle worker run theirs. A pass that throws is logged and the
+ * as cas-service's garbage collector, replicator and lifecycle worker and data-service's follower run theirs. A pass that throws is logged and the
  * next one runs (a task that throws would otherwise silently end its schedule).
  */
 public final class PeriodicPass implements AutoCloseable {

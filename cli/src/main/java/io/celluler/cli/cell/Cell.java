@@ -197,6 +197,10 @@ public final class Cell implements AutoCloseable {
             // copies and repairs between cells go through this cell's network-service
             args.add("--celluler.cas.replication.network-address=" + networkService);
         }
+        if (s.name().equals("data-service") && (o.services().isEmpty() || o.services().contains("network-service"))) {
+            // followed feeds come through this cell's network-service
+            args.add("--celluler.data.replication.network-address=" + networkService);
+        }
         if (s.name().equals("network-service")) {
             args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));
             args.add("--celluler.network.p2p-host=" + o.bindAddress());

@@ -43,6 +43,7 @@ public class Feeds {
 
     private final FeedStore store;
     private final TransactionTemplate tx;
+    private final FeedEvents events;
     private final SecureRandom random = new SecureRandom();
     private final Clock clock = Clock.systemUTC();
     /** Prepared signing keys of owned feeds (deriving one costs as much as a signature). */
@@ -52,9 +53,10 @@ public class Feeds {
     public record Appended(long firstIndex, long length, Signed signed) {
     }
 
-    public Feeds(FeedStore store, TransactionTemplate tx) {
+    public Feeds(FeedStore store, TransactionTemplate tx, FeedEvents events) {
         this.store = store;
         this.tx = tx;
+        this.events = events;
     }
 
     // ---- feeds ----------------------------------------------------------------------------------------------------
@@ -62,6 +64,9 @@ public class Feeds {
     public FeedRow create(String name, String type, Map<String, String> labels) {
         if (!NAME.matcher(name).matches()) {
             throw GrpcErrors.invalidArgument("name", "must match [a-z0-9._-]{1,128}, not '" + name + "'");
+        }
+        if (name.length() == 64 && name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            throw GrpcErrors.invalidArgument("name", "64 hex characters are reserved (replicas are named by their feed key)");
         }
         if (labels.size() > MAX_LABELS) {
             throw GrpcErrors.invalidArgument("labels", "at most " + MAX_LABELS + " labels");
@@ -74,7 +79,7 @@ public class Feeds {
         byte[] seed = Ed25519.newPrivateSeed(random);
         byte[] publicKey = Ed25519.publicKey(seed);
         String key = HEX.formatHex(publicKey);
-        FeedRow row = new FeedRow(key, name, type, seed, 0, 0, labels, clock.instant());
+        FeedRow row = new FeedRow(key, name, type, seed, 0, 0, labels, clock.instant(), null);
         byte[] emptyRoot = TreeHash.rootHash(List.of());
         Signed empty = new Signed(0, 0, emptyRoot, SignedRoots.sign(signingKey(key, seed), publicKey, 0, 0, emptyRoot));
         try {
@@ -124,13 +129,15 @@ public class Feeds {
         if (total > MAX_BATCH_BYTES) {
             throw GrpcErrors.limitExceeded("entries", "a batch is at most " + MAX_BATCH_BYTES + " bytes, not " + total);
         }
-        return tx.execute(s -> appendLocked(lockOwned(k, LOG), entries));
+        Appended a = tx.execute(s -> appendLocked(lockOwned(k, LOG), entries));
+        events.changed(k);
+        return a;
     }
 
     /** Inside a transaction: the feed's row, locked, of a feed this cell owns and of {@code type}. */
     private FeedRow lockOwned(String key, String type) {
         FeedRow f = store.lock(key).orElseThrow(() -> GrpcErrors.notFound("no feed " + key + " on this cell"));
-        if (f.secretKey() == null) {
+        if (!f.owned()) {
             throw Status.FAILED_PRECONDITION.withDescription("feed " + key + " is owned by another cell: only its owner writes to it")
                     .asRuntimeException();
         }
@@ -193,7 +200,7 @@ public class Feeds {
         if (expectedVersion < 0) {
             throw GrpcErrors.invalidArgument("expected_version", "must not exceed 2^63 - 1");
         }
-        return tx.execute(s -> {
+        Appended appended = tx.execute(s -> {
             FeedRow f = lockOwned(feedKey, KEY_VALUE);
             java.util.Optional<FeedStore.Change> latest = store.latest(feedKey, kb, f.length());
             if (value == null && latest.map(FeedStore.Change::deleted).orElse(true)) {
@@ -209,6 +216,8 @@ public class Feeds {
             store.insertChange(feedKey, new FeedStore.Change(kb, a.length(), value == null, v));
             return a;
         });
+        events.changed(feedKey);
+        return appended;
     }
 
     /** A version to read at: 0 means the feed's length; beyond it OUT_OF_RANGE. */
@@ -227,6 +236,20 @@ public class Feeds {
         FeedRow f = feed(key);
         requireType(f, KEY_VALUE);
         return f;
+    }
+
+    /**
+     * A version of a key-value feed to read the view at (as {@link #version}); on a replica, only once every entry up
+     * to it is here (the view is built from them), else FAILED_PRECONDITION.
+     */
+    public long readableVersion(FeedRow f, String field, long version) {
+        long v = version(f, field, version);
+        if (!f.owned() && store.countStored(f.key(), 0, v) < v) {
+            throw Status.FAILED_PRECONDITION.withDescription(field + ": this replica of feed " + f.key()
+                    + " has not downloaded every entry up to version " + v + " (follow the whole feed to read its view)")
+                    .asRuntimeException();
+        }
+        return v;
     }
 
     public FeedStore store() {
@@ -272,7 +295,7 @@ public class Feeds {
                     + length).asRuntimeException();
         }
         return store.signed(f.key(), length).orElseGet(() -> {
-            if (f.secretKey() == null) {
+            if (!f.owned()) {
                 throw GrpcErrors.notFound("no signed root of feed " + f.key() + " at length " + length + " on this cell");
             }
             // inside a batch: the owner signs the tree at that length now (its nodes never change)
@@ -286,21 +309,35 @@ public class Feeds {
 
     public List<Node> inclusion(FeedRow f, long index, long length) {
         checkIndex("index", index, length);
-        return store.nodes(f.key(), Proofs.inclusionIndexes(index, length)); // one query for the whole proof
+        return proofNodes(f, Proofs.inclusionIndexes(index, length)); // one query for the whole proof
     }
 
     public List<Node> consistency(FeedRow f, long from, long to) {
-        return store.nodes(f.key(), Proofs.consistencyIndexes(from, to));
+        return proofNodes(f, Proofs.consistencyIndexes(from, to));
+    }
+
+    /** The nodes of a proof; NOT_FOUND on a sparse replica that lacks one. */
+    private List<Node> proofNodes(FeedRow f, List<Long> indexes) {
+        try {
+            return store.nodes(f.key(), indexes);
+        } catch (FeedStore.MissingNodeException e) {
+            throw GrpcErrors.notFound(e.getMessage() + " (a sparse replica proves only what it downloaded)");
+        }
     }
 
     // ---- checks ---------------------------------------------------------------------------------------------------
 
     static String checkKey(String key) {
+        return checkKey("feed_key", key);
+    }
+
+    /** A feed key as {@code field} of a request: 64 lowercase hex characters, else INVALID_ARGUMENT naming the field. */
+    public static String checkKey(String field, String key) {
         if (key.isEmpty()) {
-            throw GrpcErrors.invalidArgument("feed_key", "is required");
+            throw GrpcErrors.invalidArgument(field, "is required");
         }
         if (key.length() != 64 || !key.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            throw GrpcErrors.invalidArgument("feed_key", "must be the 64 lowercase hex characters of an Ed25519 public key");
+            throw GrpcErrors.invalidArgument(field, "must be the 64 lowercase hex characters of an Ed25519 public key");
         }
         return key;
     }

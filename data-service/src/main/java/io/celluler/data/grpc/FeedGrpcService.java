@@ -7,11 +7,19 @@ import java.util.function.Supplier;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.celluler.core.grpc.GrpcErrors;
+import io.celluler.data.feed.FeedEvents;
 import io.celluler.data.feed.FeedStore;
 import io.celluler.data.feed.FeedStore.FeedRow;
 import io.celluler.data.feed.FeedStore.Signed;
 import io.celluler.data.feed.Feeds;
+import io.celluler.data.replication.Follower;
 import io.celluler.data.tree.TreeHash.Node;
+import io.celluler.proto.data.v1.FollowFeedRequest;
+import io.celluler.proto.data.v1.FollowFeedResponse;
+import io.celluler.proto.data.v1.IndexRange;
+import io.celluler.proto.data.v1.ReplicationState;
+import io.celluler.proto.data.v1.SubscribeRequest;
+import io.celluler.proto.data.v1.SubscribeResponse;
 import io.celluler.proto.data.v1.AppendRequest;
 import io.celluler.proto.data.v1.DeleteValueRequest;
 import io.celluler.proto.data.v1.DeleteValueResponse;
@@ -62,8 +70,9 @@ import org.springframework.stereotype.Service;
 /**
  * FeedService: log feeds owned by this cell — create, list, describe, append (one entry or an atomic batch), read
  * by index and by range, signed roots, inclusion and consistency proofs — and the key-value view of key-value feeds
- * (put, get at a version, delete, history, diff between versions, scans of a read-only checkout). Following remote
- * feeds and the live tail answer UNIMPLEMENTED naming the issue that builds them (see {@code celluler.roadmap}).
+ * (put, get at a version, delete, history, diff between versions, scans of a read-only checkout), following feeds of
+ * other cells ({@link Follower}: replicas verified entry by entry, read like owned feeds, missing entries fetched on
+ * read) and live tails ({@link Tail}).
  */
 @Service
 public class FeedGrpcService extends FeedServiceImplBase {
@@ -74,9 +83,15 @@ public class FeedGrpcService extends FeedServiceImplBase {
     private static final HexFormat HEX = HexFormat.of();
 
     private final Feeds feeds;
+    private final Follower follower;
+    private final FeedEvents events;
+    /** Live tails drain on virtual threads (each waits on the database, none holds a thread between changes). */
+    private final java.util.concurrent.ExecutorService tails = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
-    public FeedGrpcService(Feeds feeds) {
+    public FeedGrpcService(Feeds feeds, Follower follower, FeedEvents events) {
         this.feeds = feeds;
+        this.follower = follower;
+        this.events = events;
     }
 
     @Override
@@ -136,6 +151,9 @@ public class FeedGrpcService extends FeedServiceImplBase {
     public void getEntry(GetEntryRequest r, StreamObserver<GetEntryResponse> out) {
         answer(out, () -> {
             FeedRow f = feeds.feed(r.getFeedKey());
+            if (!f.owned() && !r.getLocalOnly() && r.getIndex() >= 0 && r.getIndex() < f.length()) {
+                follower.fetch(f, r.getIndex(), r.getIndex() + 1);
+            }
             byte[] data = feeds.entry(f, r.getIndex());
             GetEntryResponse.Builder b = GetEntryResponse.newBuilder()
                     .setEntry(Entry.newBuilder().setIndex(r.getIndex()).setData(ByteString.copyFrom(data)));
@@ -157,6 +175,11 @@ public class FeedGrpcService extends FeedServiceImplBase {
             }
             for (long from = r.getStart(); from < end && !calls.isCancelled(); from += RANGE_PAGE) {
                 long to = Math.min(end, from + RANGE_PAGE);
+                if (!f.owned() && !(r.getLocalOnly() ? feeds.store().countStored(f.key(), from, to) == to - from
+                        : follower.fetch(f, from, to))) {
+                    throw GrpcErrors.notFound("entries of [" + from + ", " + to + ") of feed " + f.key() + " are not on this cell"
+                            + (r.getLocalOnly() ? "" : " and no source served them"));
+                }
                 long index = from;
                 for (byte[] data : feeds.entries(f, from, to)) {
                     out.onNext(GetRangeResponse.newBuilder().setEntry(Entry.newBuilder().setIndex(index++)
@@ -208,6 +231,57 @@ public class FeedGrpcService extends FeedServiceImplBase {
         });
     }
 
+    @jakarta.annotation.PreDestroy
+    void stopTails() {
+        tails.shutdownNow();
+    }
+
+    // ---- replication and the live tail ---------------------------------------------------------------------------
+
+    static final int MAX_RANGES = 64;
+
+    @Override
+    public void followFeed(FollowFeedRequest r, StreamObserver<FollowFeedResponse> out) {
+        answer(out, () -> {
+            String key = Feeds.checkKey("feed_key", r.getFeedKey());
+            if (r.getRangesCount() > MAX_RANGES) {
+                throw GrpcErrors.invalidArgument("ranges", "at most " + MAX_RANGES + " ranges, not " + r.getRangesCount());
+            }
+            List<long[]> ranges = new java.util.ArrayList<>();
+            for (int i = 0; i < r.getRangesCount(); i++) {
+                IndexRange x = r.getRanges(i);
+                if (x.getStart() < 0 || x.getEnd() < 0 || (x.getEnd() != 0 && x.getEnd() <= x.getStart())) {
+                    throw GrpcErrors.invalidArgument("ranges[" + i + "]", "needs start < end (end 0: open-ended), not ["
+                            + x.getStart() + ", " + x.getEnd() + ")");
+                }
+                ranges.add(new long[] {x.getStart(), x.getEnd()});
+            }
+            if (r.getSourceCellIdsCount() > MAX_RANGES) {
+                throw GrpcErrors.invalidArgument("source_cell_ids", "at most " + MAX_RANGES + " cells");
+            }
+            for (int i = 0; i < r.getSourceCellIdsCount(); i++) {
+                Feeds.checkKey("source_cell_ids[" + i + "]", r.getSourceCellIds(i)); // cell ids are Ed25519 keys too
+            }
+            FeedRow f = follower.follow(key, ranges, r.getLive(), r.getSourceCellIdsList());
+            return FollowFeedResponse.newBuilder().setFeed(info(f)).build();
+        });
+    }
+
+    @Override
+    public void subscribe(SubscribeRequest r, StreamObserver<SubscribeResponse> out) {
+        try {
+            FeedRow f = feeds.feed(r.getFeedKey());
+            if (r.getFromIndex() < 0) {
+                throw GrpcErrors.invalidArgument("from_index", "must not exceed 2^63 - 1");
+            }
+            new Tail(feeds, events, f.key(), r.getFromIndex(), (ServerCallStreamObserver<SubscribeResponse>) out, tails);
+        } catch (StatusRuntimeException e) {
+            out.onError(e);
+        } catch (DataAccessException e) {
+            out.onError(storeUnavailable(e));
+        }
+    }
+
     // ---- the key-value view ----------------------------------------------------------------------------------------
 
     @Override
@@ -230,7 +304,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
     public void getValue(GetValueRequest r, StreamObserver<GetValueResponse> out) {
         answer(out, () -> {
             FeedRow f = feeds.keyValueFeed(r.getFeedKey());
-            long version = Feeds.version(f, "version", r.getVersion());
+            long version = feeds.readableVersion(f, "version", r.getVersion());
             byte[] key = Feeds.keyBytes(r.getKey());
             FeedStore.Change c = feeds.store().latest(f.key(), key, version).filter(x -> !x.deleted()).orElseThrow(
                     () -> GrpcErrors.notFound("key '" + r.getKey() + "' has no value at version " + version));
@@ -242,6 +316,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
     public void getKeyHistory(GetKeyHistoryRequest r, StreamObserver<GetKeyHistoryResponse> out) {
         answer(out, () -> {
             FeedRow f = feeds.keyValueFeed(r.getFeedKey());
+            feeds.readableVersion(f, "version", 0); // a history is complete only on a whole replica
             byte[] key = Feeds.keyBytes(r.getKey());
             if (r.getPageSize() < 0) {
                 throw GrpcErrors.invalidArgument("page_size", "must not be negative");
@@ -271,7 +346,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
     public void diffVersions(DiffVersionsRequest r, StreamObserver<DiffVersionsResponse> out) {
         stream(out, calls -> {
             FeedRow f = feeds.keyValueFeed(r.getFeedKey());
-            long to = Feeds.version(f, "to_version", r.getToVersion());
+            long to = feeds.readableVersion(f, "to_version", r.getToVersion());
             long from = r.getFromVersion();
             if (from < 0 || from > to) {
                 throw GrpcErrors.invalidArgument("from_version", "must not exceed to_version (" + to + ")");
@@ -304,7 +379,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
     public void scanKeys(ScanKeysRequest r, StreamObserver<ScanKeysResponse> out) {
         stream(out, calls -> {
             FeedRow f = feeds.keyValueFeed(r.getFeedKey());
-            long version = Feeds.version(f, "version", r.getVersion());
+            long version = feeds.readableVersion(f, "version", r.getVersion());
             byte[] prefix = r.getPrefix().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             byte[] lo = max(prefix, r.getStartKey().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             byte[] hi = prefix.length == 0 ? null : Feeds.prefixEnd(prefix);
@@ -354,21 +429,43 @@ public class FeedGrpcService extends FeedServiceImplBase {
 
     private FeedInfo info(FeedRow f) {
         Signed current = feeds.currentRoot(f);
-        return FeedInfo.newBuilder().setFeedKey(f.key()).setName(f.name())
-                .setType(Feeds.LOG.equals(f.type()) ? FeedType.FEED_TYPE_LOG : FeedType.FEED_TYPE_KEY_VALUE)
-                .setWritable(f.secretKey() != null).setLength(f.length()).setByteLength(f.byteLength())
+        String owner = f.owned() ? follower.selfIdOrNull() : f.ownerCellId();
+        FeedInfo.Builder b = FeedInfo.newBuilder().setFeedKey(f.key()).setName(f.name()).setType(FeedMessages.type(f))
+                .setOwnerCellId(owner == null ? "" : owner)
+                .setWritable(f.owned()).setLength(f.length()).setByteLength(f.byteLength())
                 .setSignedRoot(signed(f.key(), current)).putAllLabels(f.labels())
-                .setCreatedAt(Timestamp.newBuilder().setSeconds(f.createdAt().getEpochSecond()).setNanos(f.createdAt().getNano()))
-                .build();
+                .setCreatedAt(timestamp(f.createdAt()));
+        if (!f.owned()) {
+            feeds.store().follow(f.key()).ifPresent(follow -> {
+                ReplicationState.Builder state = ReplicationState.newBuilder().setFollowing(follow.following())
+                        .setLive(follow.live()).setRemoteLength(f.length()).setDownloadedEntries(follow.downloaded())
+                        .setRejected(follow.rejected());
+                String source = follower.lastSource(f.key());
+                if (source != null) {
+                    state.addSourceCellIds(source);
+                }
+                if (follow.lastSyncedAt() != null) {
+                    state.setLastSyncedAt(timestamp(follow.lastSyncedAt()));
+                }
+                b.setReplication(state).setForked(follow.forked());
+                if (follow.forked()) {
+                    feeds.store().forkEvidence(f.key()).forEach(e -> b.addForkEvidence(signed(f.key(), e)));
+                }
+            });
+        }
+        return b.build();
     }
 
-    static SignedRoot signed(String key, Signed s) {
-        return SignedRoot.newBuilder().setFeedKey(key).setLength(s.length()).setByteLength(s.byteLength())
-                .setRoot(HEX.formatHex(s.rootHash())).setSignature(ByteString.copyFrom(s.signature())).build();
+    private static Timestamp timestamp(java.time.Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
     }
 
-    static TreeNode node(Node n) {
-        return TreeNode.newBuilder().setIndex(n.index()).setHash(HEX.formatHex(n.hash())).setSizeBytes(n.size()).build();
+    private static SignedRoot signed(String key, Signed s) {
+        return FeedMessages.signed(key, s);
+    }
+
+    private static TreeNode node(Node n) {
+        return FeedMessages.node(n);
     }
 
     /** A unary answer: what {@code body} gives, or its refusal as the call's status. */

@@ -129,10 +129,96 @@ public final class Proofs {
      */
     public static void verifyConsistency(long from, long to, List<Node> proof, byte[] fromRootHash, byte[] toRootHash)
             throws ProofException {
+        List<Node> oldRoots = oldRootsFromConsistency(from, to, proof, toRootHash);
+        if (!java.util.Arrays.equals(TreeHash.rootHash(oldRoots), fromRootHash)) {
+            throw new ProofException("the old roots do not give the root signed at length " + from);
+        }
+    }
+
+    /**
+     * The full roots at {@code from} that the tree signed at {@code to} holds, according to a consistency proof whose
+     * nodes give {@code toRootHash} (else a {@link ProofException}: the proof is bad). The old roots are part of that
+     * computation, so the signature at {@code to} vouches for them: if their root hash is not the one signed at
+     * {@code from}, the owner signed two histories that do not extend each other — a fork, not a bad proof.
+     */
+    public static List<Node> oldRootsFromConsistency(long from, long to, List<Node> proof, byte[] toRootHash)
+            throws ProofException {
         if (from < 1 || from > to) {
             throw new ProofException("a consistency proof needs 0 < from <= to (got " + from + ", " + to + ")");
         }
-        List<Long> expected = consistencyIndexes(from, to);
+        Map<Long, Node> byIndex = inPlace(consistencyIndexes(from, to), proof);
+        List<Node> newRoots = new ArrayList<>();
+        for (long r : FlatTree.roots(to)) {
+            newRoots.add(build(r, byIndex, null));
+        }
+        if (!java.util.Arrays.equals(TreeHash.rootHash(newRoots), toRootHash)) {
+            throw new ProofException("the nodes do not give the root signed at length " + to);
+        }
+        return List.copyOf(proof.subList(0, FlatTree.roots(from).size()));
+    }
+
+    // ---- ranges ----------------------------------------------------------------------------------------------------
+
+    /** Entries {@code [start, start + n)} proven against a tree: its roots and every node computed or given on the way. */
+    public record VerifiedRange(List<Node> roots, List<Node> nodes) {
+    }
+
+    /**
+     * Which nodes (flat-tree indexes, in order) prove the entries {@code [start, end)} in the tree of {@code length}
+     * leaves: for each full root, left to right, the largest nodes that hold none of those entries. With the entries,
+     * they give every full root (a multi-entry inclusion proof; a single entry gets its inclusion proof's nodes).
+     */
+    public static List<Long> rangeIndexes(long start, long end, long length) {
+        if (start < 0 || start >= end || end > length) {
+            throw new IllegalArgumentException("entries [" + start + ", " + end + ") are not a range of a tree of " + length);
+        }
+        List<Long> out = new ArrayList<>();
+        for (long r : FlatTree.roots(length)) {
+            collectOutside(r, start, end, out);
+        }
+        return out;
+    }
+
+    private static void collectOutside(long n, long start, long end, List<Long> out) {
+        long first = FlatTree.firstLeaf(n);
+        long last = first + FlatTree.leafCount(n); // exclusive
+        if (first >= start && last <= end) {
+            return; // computed from the entries
+        }
+        if (last <= start || first >= end) {
+            out.add(n);
+            return;
+        }
+        collectOutside(FlatTree.leftChild(n), start, end, out);
+        collectOutside(FlatTree.rightChild(n), start, end, out);
+    }
+
+    /**
+     * The roots of the tree of {@code length} leaves that {@code entries} (from {@code start}) and a range proof give,
+     * with every node met (the caller compares the roots' {@link TreeHash#rootHash} with a signed root's; once equal,
+     * every node is vouched for by that signature). A node more, less or out of place fails.
+     */
+    public static VerifiedRange rootsFromRange(long start, List<byte[]> entries, long length, List<Node> proof)
+            throws ProofException {
+        long end = start + entries.size();
+        if (entries.isEmpty() || start < 0 || end > length) {
+            throw new ProofException("entries [" + start + ", " + end + ") are not a range of a tree of " + length);
+        }
+        Map<Long, Node> known = inPlace(rangeIndexes(start, end, length), proof);
+        for (int i = 0; i < entries.size(); i++) {
+            Node leaf = TreeHash.leaf(start + i, entries.get(i));
+            known.put(leaf.index(), leaf);
+        }
+        List<Node> met = new ArrayList<>(known.values());
+        List<Node> roots = new ArrayList<>();
+        for (long r : FlatTree.roots(length)) {
+            roots.add(build(r, known, met));
+        }
+        return new VerifiedRange(roots, met);
+    }
+
+    /** The proof's nodes by index, each checked to be the one expected in its place. */
+    private static Map<Long, Node> inPlace(List<Long> expected, List<Node> proof) throws ProofException {
         if (proof.size() != expected.size()) {
             throw new ProofException("the proof has " + proof.size() + " nodes, not " + expected.size());
         }
@@ -143,25 +229,23 @@ public final class Proofs {
             }
             byIndex.put(expected.get(i), proof.get(i));
         }
-        List<Node> oldRoots = proof.subList(0, FlatTree.roots(from).size());
-        if (!java.util.Arrays.equals(TreeHash.rootHash(oldRoots), fromRootHash)) {
-            throw new ProofException("the old roots do not give the root signed at length " + from);
-        }
-        List<Node> newRoots = new ArrayList<>();
-        for (long r : FlatTree.roots(to)) {
-            newRoots.add(build(r, byIndex));
-        }
-        if (!java.util.Arrays.equals(TreeHash.rootHash(newRoots), toRootHash)) {
-            throw new ProofException("the nodes do not give the root signed at length " + to);
-        }
+        return byIndex;
     }
 
-    private static Node build(long n, Map<Long, Node> known) {
+    /** Node {@code n} from the known nodes, computing the missing parents (added to {@code computed} unless null). */
+    private static Node build(long n, Map<Long, Node> known, List<Node> computed) {
         Node k = known.get(n);
         if (k != null) {
             return k;
         }
-        return TreeHash.parent(build(FlatTree.leftChild(n), known), build(FlatTree.rightChild(n), known));
+        if (FlatTree.depth(n) == 0) {
+            throw new IllegalStateException("leaf " + n + " is neither given nor proven"); // the indexes rule it out
+        }
+        Node p = TreeHash.parent(build(FlatTree.leftChild(n), known, computed), build(FlatTree.rightChild(n), known, computed));
+        if (computed != null) {
+            computed.add(p);
+        }
+        return p;
     }
 
     /** The bytes of the entries under {@code roots}: a signed root's byte length must equal it. */

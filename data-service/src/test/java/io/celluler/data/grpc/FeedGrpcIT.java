@@ -37,6 +37,9 @@ import io.celluler.proto.data.v1.GetSignedRootRequest;
 import io.celluler.proto.data.v1.DeleteValueRequest;
 import io.celluler.proto.data.v1.DiffVersionsRequest;
 import io.celluler.proto.data.v1.FollowFeedRequest;
+import io.celluler.proto.data.v1.IndexRange;
+import io.celluler.proto.data.v1.SubscribeRequest;
+import io.celluler.proto.data.v1.SubscribeResponse;
 import io.celluler.proto.data.v1.GetKeyHistoryRequest;
 import io.celluler.proto.data.v1.GetKeyHistoryResponse;
 import io.celluler.proto.data.v1.GetValueRequest;
@@ -307,10 +310,101 @@ class FeedGrpcIT {
         String kv = feeds().createFeed(CreateFeedRequest.newBuilder().setName("kv").setType(FeedType.FEED_TYPE_KEY_VALUE).build())
                 .getFeed().getFeedKey();
         assertStatus(() -> append(kv, entries(1, 8, 9)), Status.Code.FAILED_PRECONDITION, "PutValue");
-        // what is not built yet says so
-        assertThatThrownBy(() -> feeds().followFeed(FollowFeedRequest.newBuilder().setFeedKey(kv).build()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
-                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
+        assertStatus(() -> feeds().createFeed(CreateFeedRequest.newBuilder().setName(kv).build()), Status.Code.INVALID_ARGUMENT,
+                "reserved");
+        // following: bad ranges and cells are named; a cell without network-service says it works alone
+        String other = "ab".repeat(32);
+        assertStatus(() -> feeds().followFeed(FollowFeedRequest.newBuilder().setFeedKey(other)
+                .addRanges(IndexRange.newBuilder().setStart(5).setEnd(5)).build()), Status.Code.INVALID_ARGUMENT, "ranges[0]");
+        assertStatus(() -> feeds().followFeed(FollowFeedRequest.newBuilder().setFeedKey(other).addSourceCellIds("cell-1").build()),
+                Status.Code.INVALID_ARGUMENT, "source_cell_ids[0]");
+        assertStatus(() -> feeds().followFeed(FollowFeedRequest.newBuilder().setFeedKey("x").build()), Status.Code.INVALID_ARGUMENT,
+                "feed_key");
+        assertStatus(() -> feeds().followFeed(FollowFeedRequest.newBuilder().setFeedKey(other).build()),
+                Status.Code.FAILED_PRECONDITION, "alone");
+        assertStatus(() -> feeds().subscribe(SubscribeRequest.newBuilder().setFeedKey(other).build()).hasNext(),
+                Status.Code.NOT_FOUND, other);
+        assertThat(feeds().listFeeds(ListFeedsRequest.getDefaultInstance()).getFeedsList()).extracting(FeedInfo::getName)
+                .containsExactlyInAnyOrder("strict", "kv");
+    }
+
+    /**
+     * The live tail: a subscriber from index 2 gets the stored entries from there, then each new append as it commits
+     * (batches too), with the signed root that covers them whenever it changed; a second subscriber from a future
+     * index waits for it. Nothing of either is lost or sent twice.
+     */
+    @Test
+    void subscribersGetStoredEntriesThenNewAppendsLive() throws Exception {
+        start();
+        String key = feeds().createFeed(CreateFeedRequest.newBuilder().setName("tail").build()).getFeed().getFeedKey();
+        List<byte[]> all = entries(40, 100, 7);
+        append(key, all.subList(0, 5));
+        java.util.concurrent.BlockingQueue<SubscribeResponse> got = new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.BlockingQueue<SubscribeResponse> later = new java.util.concurrent.LinkedBlockingQueue<>();
+        io.grpc.Context.CancellableContext tail = io.grpc.Context.current().withCancellation();
+        tail.run(() -> {
+            FeedServiceGrpc.newStub(channel).subscribe(SubscribeRequest.newBuilder().setFeedKey(key).setFromIndex(2).build(),
+                    collector(got));
+            FeedServiceGrpc.newStub(channel).subscribe(SubscribeRequest.newBuilder().setFeedKey(key).setFromIndex(30).build(),
+                    collector(later));
+        });
+        try {
+            for (int i = 2; i < 5; i++) {
+                SubscribeResponse m = got.poll(30, TimeUnit.SECONDS);
+                assertThat(m).as("stored entry %d", i).isNotNull();
+                assertThat(m.getEntry().getIndex()).isEqualTo(i);
+                assertThat(m.getEntry().getData().toByteArray()).isEqualTo(all.get(i));
+                if (i == 2) {
+                    assertSignedBy(key, m.getSignedRoot());
+                    assertThat(m.getSignedRoot().getLength()).isEqualTo(5);
+                }
+            }
+            for (int from = 5; from < all.size(); from += 7) {
+                int to = Math.min(all.size(), from + 7);
+                append(key, all.subList(from, to));
+                for (int i = from; i < to; i++) {
+                    SubscribeResponse m = got.poll(30, TimeUnit.SECONDS);
+                    assertThat(m).as("live entry %d", i).isNotNull();
+                    assertThat(m.getEntry().getIndex()).isEqualTo(i);
+                    assertThat(m.getEntry().getData().toByteArray()).isEqualTo(all.get(i));
+                    if (m.hasSignedRoot()) {
+                        assertSignedBy(key, m.getSignedRoot());
+                        assertThat(m.getSignedRoot().getLength()).isGreaterThan(i);
+                    }
+                }
+            }
+            for (int i = 30; i < all.size(); i++) {
+                SubscribeResponse m = later.poll(30, TimeUnit.SECONDS);
+                assertThat(m).as("entry %d of the second tail", i).isNotNull();
+                assertThat(m.getEntry().getIndex()).isEqualTo(i);
+                assertThat(m.getEntry().getData().toByteArray()).isEqualTo(all.get(i));
+                if (i == 30 || m.hasSignedRoot()) { // the first entry comes with the root that covers it
+                    assertSignedBy(key, m.getSignedRoot());
+                    assertThat(m.getSignedRoot().getLength()).isGreaterThan(i);
+                }
+            }
+            assertThat(got.poll(300, TimeUnit.MILLISECONDS)).as("nothing more").isNull();
+            assertThat(later).isEmpty();
+        } finally {
+            tail.cancel(null);
+        }
+    }
+
+    static <T> io.grpc.stub.StreamObserver<T> collector(java.util.concurrent.BlockingQueue<T> into) {
+        return new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(T value) {
+                into.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        };
     }
 
     /** UTF-8 byte order, the view's key order. */

@@ -16,8 +16,9 @@ import io.celluler.data.tree.TreeHash.Node;
 import org.junit.jupiter.api.Test;
 
 /**
- * The flat tree's arithmetic against a naive model, and proofs: every inclusion and consistency proof of trees up to
- * 40 entries verifies, and fails after any single-bit change of an entry, a node hash, a node size or a signature.
+ * The flat tree's arithmetic against a naive model, and proofs: every inclusion, consistency and range proof of trees
+ * up to 40 entries verifies, and fails after any single-bit change of an entry, a node hash, a node size or a
+ * signature; a consistency proof of a second history (a fork) is told from a bad proof.
  */
 class ProofsTest {
 
@@ -175,5 +176,92 @@ class ProofsTest {
         }
         assertThatThrownBy(() -> Proofs.verifyConsistency(0, 3, List.of(), new byte[32], new byte[32]))
                 .isInstanceOf(ProofException.class);
+    }
+
+    @Test
+    void everyRangeProofVerifiesAndNoFlippedBitDoes() throws Exception {
+        List<byte[]> all = entries(23, 3);
+        Map<Long, Node> nodes = build(all);
+        for (long length = 1; length <= all.size(); length++) {
+            List<Node> roots = FlatTree.roots(length).stream().map(nodes::get).toList();
+            byte[] rootHash = TreeHash.rootHash(roots);
+            for (long start = 0; start < length; start++) {
+                for (long end = start + 1; end <= length; end++) {
+                    List<byte[]> range = all.subList((int) start, (int) end);
+                    List<Node> proof = Proofs.rangeIndexes(start, end, length).stream().map(nodes::get).toList();
+                    Proofs.VerifiedRange v = Proofs.rootsFromRange(start, range, length, proof);
+                    assertThat(TreeHash.rootHash(v.roots())).isEqualTo(rootHash);
+                    assertThat(Proofs.byteLength(v.roots())).isEqualTo(Proofs.byteLength(roots));
+                    // every node met is the tree's own, and every leaf of the range is among them
+                    for (Node n : v.nodes()) {
+                        assertThat(n.hash()).isEqualTo(nodes.get(n.index()).hash());
+                    }
+                    assertThat(v.nodes().stream().map(Node::index).toList())
+                            .containsAll(java.util.stream.LongStream.range(start, end).map(FlatTree::leaf).boxed().toList());
+                    if (end - start == 1) { // one entry: its inclusion proof's nodes
+                        assertThat(Proofs.rangeIndexes(start, end, length)).containsExactlyElementsOf(
+                                Proofs.inclusionIndexes(start, length).stream().sorted(java.util.Comparator
+                                        .comparingLong(FlatTree::firstLeaf)).toList());
+                    }
+                    if (length == all.size() && (start * 7 + end) % 5 == 0) {
+                        long s = start;
+                        long len = length;
+                        for (int i = 0; i < range.size(); i++) {
+                            List<byte[]> bad = new ArrayList<>(range);
+                            bad.set(i, flip(range.get(i), (int) (i * 11 % (range.get(i).length * 8))));
+                            assertThat(TreeHash.rootHash(Proofs.rootsFromRange(s, bad, len, proof).roots())).isNotEqualTo(rootHash);
+                        }
+                        for (int i = 0; i < proof.size(); i++) {
+                            List<Node> bad = new ArrayList<>(proof);
+                            Node n = bad.get(i);
+                            bad.set(i, new Node(n.index(), flip(n.hash(), i * 37 % 256), n.size()));
+                            assertThat(TreeHash.rootHash(Proofs.rootsFromRange(s, range, len, bad).roots())).isNotEqualTo(rootHash);
+                        }
+                        if (!proof.isEmpty()) {
+                            assertThatThrownBy(() -> Proofs.rootsFromRange(s, range, len, proof.subList(1, proof.size())))
+                                    .isInstanceOf(ProofException.class);
+                        }
+                        // the same entries claimed one place further fail
+                        if (end < length) {
+                            List<Node> shifted = Proofs.rangeIndexes(s + 1, end + 1, len).stream().map(nodes::get).toList();
+                            assertThat(TreeHash.rootHash(Proofs.rootsFromRange(s + 1, range, len, shifted).roots()))
+                                    .isNotEqualTo(rootHash);
+                        }
+                    }
+                }
+            }
+        }
+        assertThatThrownBy(() -> Proofs.rootsFromRange(3, List.of(), 5, List.of())).isInstanceOf(ProofException.class);
+        assertThatThrownBy(() -> Proofs.rootsFromRange(4, all.subList(0, 2), 5, List.of())).isInstanceOf(ProofException.class);
+    }
+
+    @Test
+    void aConsistencyProofTellsABadProofFromAFork() throws Exception {
+        List<byte[]> all = entries(20, 4);
+        Map<Long, Node> nodes = build(all);
+        List<byte[]> rewritten = new ArrayList<>(all);
+        rewritten.set(6, flip(all.get(6), 3)); // the owner signed a second history from entry 6 on
+        Map<Long, Node> fork = build(rewritten);
+        for (long from = 7; from <= 12; from++) {
+            byte[] fromHash = TreeHash.rootHash(FlatTree.roots(from).stream().map(nodes::get).toList());
+            long to = 20;
+            byte[] forkHash = TreeHash.rootHash(FlatTree.roots(to).stream().map(fork::get).toList());
+            List<Node> proof = Proofs.consistency(from, to, fork::get);
+            // an honest proof of the other history: it leads to the signed root, and its old roots are not ours
+            List<Node> oldRoots = Proofs.oldRootsFromConsistency(from, to, proof, forkHash);
+            assertThat(TreeHash.rootHash(oldRoots)).isNotEqualTo(fromHash);
+            // a peer that swaps in our old roots cannot make it lead to the signed root
+            List<Node> ours = new ArrayList<>(proof);
+            List<Node> ourRoots = FlatTree.roots(from).stream().map(nodes::get).toList();
+            for (int i = 0; i < ourRoots.size(); i++) {
+                ours.set(i, ourRoots.get(i));
+            }
+            long f = from;
+            assertThatThrownBy(() -> Proofs.oldRootsFromConsistency(f, to, ours, forkHash)).isInstanceOf(ProofException.class);
+            // and the honest history's proof gives our old roots
+            byte[] toHash = TreeHash.rootHash(FlatTree.roots(to).stream().map(nodes::get).toList());
+            assertThat(TreeHash.rootHash(Proofs.oldRootsFromConsistency(from, to, Proofs.consistency(from, to, nodes::get), toHash)))
+                    .isEqualTo(fromHash);
+        }
     }
 }

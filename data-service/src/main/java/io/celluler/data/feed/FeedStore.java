@@ -254,13 +254,16 @@ public class FeedStore {
         Map<Long, Node> found = new HashMap<>();
         for (int from = 0; from < indexes.size(); from += 500) {
             List<Long> part = indexes.subList(from, Math.min(indexes.size(), from + 500));
-            String marks = String.join(",", Collections.nCopies(part.size(), "?"));
+            // a join with a list of values, not "idx IN (...)": H2 looks an IN list up by feed_key alone (a scan of
+            // every node of the feed), a join by the whole primary key
+            String values = String.join(", ", Collections.nCopies(part.size(), "(CAST(? AS BIGINT))"));
             Object[] args = new Object[part.size() + 1];
-            args[0] = key;
             for (int i = 0; i < part.size(); i++) {
-                args[i + 1] = part.get(i);
+                args[i] = part.get(i);
             }
-            jdbc.query("SELECT idx, hash, size_bytes FROM tree_node WHERE feed_key = ? AND idx IN (" + marks + ")",
+            args[part.size()] = key;
+            jdbc.query("SELECT n.idx, n.hash, n.size_bytes FROM (VALUES " + values + ") v(i) JOIN tree_node n"
+                    + " ON n.idx = v.i AND n.feed_key = ?",
                     rs -> {
                         found.put(rs.getLong(1), new Node(rs.getLong(1), rs.getBytes(2), rs.getLong(3)));
                     }, args);

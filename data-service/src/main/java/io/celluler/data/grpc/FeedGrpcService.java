@@ -1,6 +1,5 @@
 package io.celluler.data.grpc;
 
-import java.util.HexFormat;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -42,7 +41,6 @@ import io.celluler.proto.data.v1.CreateFeedResponse;
 import io.celluler.proto.data.v1.Entry;
 import io.celluler.proto.data.v1.FeedInfo;
 import io.celluler.proto.data.v1.FeedServiceGrpc.FeedServiceImplBase;
-import io.celluler.proto.data.v1.FeedType;
 import io.celluler.proto.data.v1.GetConsistencyProofRequest;
 import io.celluler.proto.data.v1.GetConsistencyProofResponse;
 import io.celluler.proto.data.v1.GetEntryRequest;
@@ -80,7 +78,6 @@ public class FeedGrpcService extends FeedServiceImplBase {
     static final int RANGE_PAGE = 256;
     static final int DEFAULT_PAGE = 50;
     static final int MAX_PAGE = 1000;
-    private static final HexFormat HEX = HexFormat.of();
 
     private final Feeds feeds;
     private final Follower follower;

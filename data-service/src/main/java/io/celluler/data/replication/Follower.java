@@ -2,15 +2,18 @@ package io.celluler.data.replication;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -76,6 +79,8 @@ public class Follower implements SmartLifecycle {
     private static final HexFormat HEX = HexFormat.of();
     /** Cells asked for a feed in one sync at most (hints, owner, then other data-service cells). */
     static final int MAX_SOURCES = 16;
+    /** Requests of one download in flight at once. */
+    static final int PIPELINE = 4;
 
     private final DataProperties.Replication settings;
     private final Feeds feeds;
@@ -86,6 +91,7 @@ public class Follower implements SmartLifecycle {
     private final FeedPeers peers;
     private final Clock clock = Clock.systemUTC();
     private final Map<String, ReentrantLock> syncing = new ConcurrentHashMap<>();
+    private final Map<String, ReentrantLock> storing = new ConcurrentHashMap<>();
     /** The cell each replica got entries or heads from last. */
     private final Map<String, String> lastSource = new ConcurrentHashMap<>();
     private final Counter verified;
@@ -95,6 +101,8 @@ public class Follower implements SmartLifecycle {
     private volatile ExecutorService handlers;
     private volatile ScheduledExecutorService background;
     private volatile ScheduledExecutorService reconnects;
+    /** Runs the requests of downloads ({@value #PIPELINE} per download in flight). */
+    private volatile ExecutorService fetchers;
     private volatile boolean running;
 
     /** What a source's head did to the replica. */
@@ -397,24 +405,50 @@ public class Follower implements SmartLifecycle {
         return out;
     }
 
-    /** Downloads {@code gaps} from the first sources that have them, every answer verified before it is stored. */
+    /**
+     * Downloads {@code gaps} from the first sources that have them, every answer verified before it is stored. The
+     * gaps are cut into windows of about {@code fetch-bytes} (by the feed's mean entry size) and up to
+     * {@value #PIPELINE} windows are asked for at once, so that the round trips through both network-services overlap;
+     * a window answered in part goes back to the queue for the rest.
+     */
     private void download(FeedRow f, List<long[]> gaps, List<String> hints) {
         Signed root = store.signed(f.key(), f.length()).orElseThrow();
-        List<long[]> left = new ArrayList<>(gaps);
-        for (String source : sources(hints, f.ownerCellId())) {
-            while (!left.isEmpty()) {
-                long[] gap = left.get(0);
-                long got = downloadFrom(f, root, source, gap[0], gap[1]);
-                if (got < 0) {
-                    break; // this source cannot (or must not) serve: the next one
-                }
-                gap[0] += got;
-                if (gap[0] >= gap[1]) {
-                    left.remove(0);
-                }
+        long perEntry = Math.max(1, root.byteLength() / Math.max(1, root.length()));
+        long window = Math.max(1, Math.min(FeedPeers.MAX_ENTRIES, settings.fetchBytes() / perEntry));
+        Deque<long[]> left = new ArrayDeque<>();
+        for (long[] g : gaps) {
+            for (long s = g[0]; s < g[1]; s += window) {
+                left.add(new long[] {s, Math.min(g[1], s + window)});
             }
-            if (left.isEmpty()) {
+        }
+        for (String source : sources(hints, f.ownerCellId())) {
+            if (left.isEmpty() || !running) {
                 return;
+            }
+            ExecutorCompletionService<long[]> answers = new ExecutorCompletionService<>(fetchers);
+            int inFlight = 0;
+            boolean failed = false;
+            try {
+                while (inFlight > 0 || (!failed && !left.isEmpty())) {
+                    while (!failed && inFlight < PIPELINE && !left.isEmpty()) {
+                        long[] w = left.poll();
+                        answers.submit(() -> new long[] {w[0], w[1], downloadFrom(f, root, source, w[0], w[1])});
+                        inFlight++;
+                    }
+                    long[] r = answers.take().get();
+                    inFlight--;
+                    if (r[2] < 0) {
+                        failed = true; // this source cannot (or must not) serve: the next one gets the rest
+                        left.addFirst(new long[] {r[0], r[1]});
+                    } else if (r[0] + r[2] < r[1]) {
+                        left.addFirst(new long[] {r[0] + r[2], r[1]});
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
             }
         }
     }
@@ -490,8 +524,24 @@ public class Follower implements SmartLifecycle {
         }
     }
 
-    /** Verified entries and nodes of a replica stored in one transaction (a key-value feed's operations indexed). */
+    /**
+     * Verified entries and nodes of a replica stored in one transaction (a key-value feed's operations indexed); the
+     * answers of one feed are stored one at a time (neighbouring windows share nodes).
+     */
     private void store(FeedRow f, long start, List<byte[]> entries, List<Node> nodes) {
+        String key = f.key();
+        ReentrantLock storing = this.storing.computeIfAbsent(key, k -> new ReentrantLock());
+        storing.lock();
+        try {
+            storeLocked(f, start, entries, nodes);
+        } finally {
+            storing.unlock();
+        }
+        verified.increment(entries.size());
+        events.changed(key);
+    }
+
+    private void storeLocked(FeedRow f, long start, List<byte[]> entries, List<Node> nodes) {
         String key = f.key();
         tx.executeWithoutResult(s -> {
             int added = store.insertEntriesIfAbsent(key, start, entries);
@@ -508,8 +558,6 @@ public class Follower implements SmartLifecycle {
             }
             store.synced(key, added, clock.instant());
         });
-        verified.increment(entries.size());
-        events.changed(key);
     }
 
     // ---- verdicts -------------------------------------------------------------------------------------------------
@@ -561,6 +609,7 @@ public class Follower implements SmartLifecycle {
         if (network == null) {
             return;
         }
+        fetchers = Executors.newFixedThreadPool(2 * PIPELINE, Thread.ofPlatform().daemon().name("data-fetch-", 1).factory());
         background = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("data-follow").factory());
         handlers = new ThreadPoolExecutor(settings.handlerThreads(), settings.handlerThreads(), 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(256), Thread.ofPlatform().daemon().name("data-peer-", 1).factory());
@@ -581,6 +630,9 @@ public class Follower implements SmartLifecycle {
         }
         if (reconnects != null) {
             reconnects.shutdownNow();
+        }
+        if (fetchers != null) {
+            fetchers.shutdownNow();
         }
         if (handlers != null) {
             handlers.shutdownNow();

@@ -52,6 +52,7 @@ import io.celluler.proto.data.v1.TreeNode;
 import io.celluler.proto.network.v1.GetCellInfoRequest;
 import io.celluler.proto.network.v1.ListBlacklistRequest;
 import io.celluler.proto.network.v1.NetworkServiceGrpc;
+import io.celluler.core.test.QueueObserver;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -199,7 +200,7 @@ class DataReplicationIT {
         BlockingQueue<SubscribeResponse> tail = new LinkedBlockingQueue<>();
         io.grpc.Context.CancellableContext tailing = io.grpc.Context.current().withCancellation();
         tailing.run(() -> FeedServiceGrpc.newStub(replica).subscribe(SubscribeRequest.newBuilder().setFeedKey(log)
-                .setFromIndex(written.size()).build(), queue(tail)));
+                .setFromIndex(written.size()).build(), QueueObserver.into(tail)));
         try {
             for (int i = 0; i < 20; i++) {
                 byte[] e = ("live " + i).getBytes();
@@ -312,23 +313,6 @@ class DataReplicationIT {
         } catch (StatusRuntimeException e) {
             assertThat(e.getStatus().getCode()).isEqualTo(code);
         }
-    }
-
-    static <T> io.grpc.stub.StreamObserver<T> queue(BlockingQueue<T> into) {
-        return new io.grpc.stub.StreamObserver<>() {
-            @Override
-            public void onNext(T value) {
-                into.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        };
     }
 
     /**

@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 import io.celluler.core.grpc.GrpcErrors;
+import io.celluler.core.hash.Sha256;
 import io.celluler.core.identity.Ed25519;
 import io.celluler.data.feed.FeedStore.FeedRow;
 import io.celluler.data.feed.FeedStore.Signed;
@@ -65,7 +66,7 @@ public class Feeds {
         if (!NAME.matcher(name).matches()) {
             throw GrpcErrors.invalidArgument("name", "must match [a-z0-9._-]{1,128}, not '" + name + "'");
         }
-        if (name.length() == 64 && name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        if (Sha256.isCanonicalHex(name)) {
             throw GrpcErrors.invalidArgument("name", "64 hex characters are reserved (replicas are named by their feed key)");
         }
         if (labels.size() > MAX_LABELS) {
@@ -336,7 +337,7 @@ public class Feeds {
         if (key.isEmpty()) {
             throw GrpcErrors.invalidArgument(field, "is required");
         }
-        if (key.length() != 64 || !key.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        if (!Sha256.isCanonicalHex(key)) { // an Ed25519 public key is 32 bytes, as a SHA-256 hash
             throw GrpcErrors.invalidArgument(field, "must be the 64 lowercase hex characters of an Ed25519 public key");
         }
         return key;

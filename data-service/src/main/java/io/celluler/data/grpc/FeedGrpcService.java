@@ -236,6 +236,7 @@ public class FeedGrpcService extends FeedServiceImplBase {
     // ---- replication and the live tail ---------------------------------------------------------------------------
 
     static final int MAX_RANGES = 64;
+    static final int MAX_SOURCE_CELLS = 64;
 
     @Override
     public void followFeed(FollowFeedRequest r, StreamObserver<FollowFeedResponse> out) {
@@ -253,8 +254,8 @@ public class FeedGrpcService extends FeedServiceImplBase {
                 }
                 ranges.add(new long[] {x.getStart(), x.getEnd()});
             }
-            if (r.getSourceCellIdsCount() > MAX_RANGES) {
-                throw GrpcErrors.invalidArgument("source_cell_ids", "at most " + MAX_RANGES + " cells");
+            if (r.getSourceCellIdsCount() > MAX_SOURCE_CELLS) {
+                throw GrpcErrors.invalidArgument("source_cell_ids", "at most " + MAX_SOURCE_CELLS + " cells");
             }
             for (int i = 0; i < r.getSourceCellIdsCount(); i++) {
                 Feeds.checkKey("source_cell_ids[" + i + "]", r.getSourceCellIds(i)); // cell ids are Ed25519 keys too

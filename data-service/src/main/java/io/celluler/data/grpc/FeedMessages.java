@@ -3,6 +3,7 @@ package io.celluler.data.grpc;
 import java.util.HexFormat;
 
 import com.google.protobuf.ByteString;
+import io.celluler.core.hash.Sha256;
 import io.celluler.data.feed.FeedStore.FeedRow;
 import io.celluler.data.feed.FeedStore.Signed;
 import io.celluler.data.feed.Feeds;
@@ -56,7 +57,7 @@ public final class FeedMessages {
     }
 
     private static byte[] hash(String hex) {
-        if (hex.length() != 64 || !hex.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        if (!Sha256.isCanonicalHex(hex)) {
             throw new IllegalArgumentException("a hash that is not 64 lowercase hex characters");
         }
         return HEX.parseHex(hex);

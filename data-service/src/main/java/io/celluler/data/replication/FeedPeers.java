@@ -45,7 +45,7 @@ final class FeedPeers {
 
     FeedPeerResponse handle(String source, FeedPeerRequest r) {
         return switch (r.getKindCase()) {
-            case HEAD -> FeedPeerResponse.newBuilder().setHead(head(key("head.feed_key", r.getHead().getFeedKey()))).build();
+            case HEAD -> FeedPeerResponse.newBuilder().setHead(head(Feeds.checkKey("head.feed_key", r.getHead().getFeedKey()))).build();
             case FETCH -> FeedPeerResponse.newBuilder().setEntries(fetch(r.getFetch())).build();
             case CONSISTENCY -> FeedPeerResponse.newBuilder().setConsistency(consistency(r.getConsistency())).build();
             default -> throw GrpcErrors.invalidArgument("kind", "one of head, fetch, consistency");
@@ -64,7 +64,7 @@ final class FeedPeers {
     }
 
     private PeerEntries fetch(PeerFetch r) {
-        String key = key("fetch.feed_key", r.getFeedKey());
+        String key = Feeds.checkKey("fetch.feed_key", r.getFeedKey());
         long length = r.getLength();
         if (r.getStart() < 0 || r.getEnd() <= r.getStart() || r.getEnd() > length) {
             throw GrpcErrors.invalidArgument("fetch.start", "need 0 <= start < end <= length (got " + r.getStart() + ", "
@@ -121,7 +121,7 @@ final class FeedPeers {
     }
 
     private PeerConsistencyNodes consistency(PeerConsistency r) {
-        String key = key("consistency.feed_key", r.getFeedKey());
+        String key = Feeds.checkKey("consistency.feed_key", r.getFeedKey());
         if (r.getFromLength() < 1 || r.getToLength() < r.getFromLength()) {
             throw GrpcErrors.invalidArgument("consistency.from_length", "need 1 <= from_length <= to_length (got "
                     + r.getFromLength() + ", " + r.getToLength() + ")");
@@ -148,9 +148,5 @@ final class FeedPeers {
             return null;
         }
         return f.owned() ? feeds.signedAt(f, length) : store.signed(f.key(), length).orElse(null);
-    }
-
-    private static String key(String field, String key) {
-        return Feeds.checkKey(field, key);
     }
 }

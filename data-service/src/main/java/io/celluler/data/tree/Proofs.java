@@ -63,15 +63,7 @@ public final class Proofs {
         if (leaf < 0 || leaf >= length) {
             throw new ProofException("entry " + leaf + " is not in a tree of " + length);
         }
-        List<Long> expected = inclusionIndexes(leaf, length);
-        if (proof.size() != expected.size()) {
-            throw new ProofException("the proof has " + proof.size() + " nodes, not " + expected.size());
-        }
-        for (int i = 0; i < expected.size(); i++) {
-            if (proof.get(i).index() != expected.get(i)) {
-                throw new ProofException("node " + i + " of the proof is " + proof.get(i).index() + ", not " + expected.get(i));
-            }
-        }
+        inPlace(inclusionIndexes(leaf, length), proof);
         long root = FlatTree.rootOf(leaf, length);
         Node n = TreeHash.leaf(leaf, data);
         int at = 0;

@@ -51,6 +51,7 @@ import io.celluler.proto.data.v1.ListFeedsRequest;
 import io.celluler.proto.data.v1.ListFeedsResponse;
 import io.celluler.proto.data.v1.SignedRoot;
 import io.celluler.proto.data.v1.TreeNode;
+import io.celluler.core.test.QueueObserver;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -344,9 +345,9 @@ class FeedGrpcIT {
         io.grpc.Context.CancellableContext tail = io.grpc.Context.current().withCancellation();
         tail.run(() -> {
             FeedServiceGrpc.newStub(channel).subscribe(SubscribeRequest.newBuilder().setFeedKey(key).setFromIndex(2).build(),
-                    collector(got));
+                    QueueObserver.into(got));
             FeedServiceGrpc.newStub(channel).subscribe(SubscribeRequest.newBuilder().setFeedKey(key).setFromIndex(30).build(),
-                    collector(later));
+                    QueueObserver.into(later));
         });
         try {
             for (int i = 2; i < 5; i++) {
@@ -388,23 +389,6 @@ class FeedGrpcIT {
         } finally {
             tail.cancel(null);
         }
-    }
-
-    static <T> io.grpc.stub.StreamObserver<T> collector(java.util.concurrent.BlockingQueue<T> into) {
-        return new io.grpc.stub.StreamObserver<>() {
-            @Override
-            public void onNext(T value) {
-                into.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        };
     }
 
     /** UTF-8 byte order, the view's key order. */

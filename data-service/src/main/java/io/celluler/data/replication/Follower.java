@@ -80,7 +80,7 @@ public class Follower implements SmartLifecycle {
     /** Cells asked for a feed in one sync at most (hints, owner, then other data-service cells). */
     static final int MAX_SOURCES = 16;
     /** Requests of one download in flight at once. */
-    static final int PIPELINE = 4;
+    static final int PIPELINE = 8;
 
     private final DataProperties.Replication settings;
     private final Feeds feeds;

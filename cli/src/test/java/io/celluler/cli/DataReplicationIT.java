@@ -52,6 +52,7 @@ import io.celluler.proto.data.v1.TreeNode;
 import io.celluler.proto.network.v1.GetCellInfoRequest;
 import io.celluler.proto.network.v1.ListBlacklistRequest;
 import io.celluler.proto.network.v1.NetworkServiceGrpc;
+import io.celluler.proto.network.v1.UnblacklistPeerRequest;
 import io.celluler.core.test.QueueObserver;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -67,7 +68,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code data} topic itself with feeds it signs (an independent implementation of the peer protocol). A replica
  * following a feed on the other cell ends byte-identical (entries of every size up to 1 MiB, a key-value feed, a
  * sparse range, the live tail); a feed whose key signs a second history is detected as forked with both roots as
- * evidence; a peer serving a tampered entry is rejected, reported (blacklisted) and nothing it sent is stored.
+ * evidence; a head naming the feed with what is not a feed name, and a peer serving a tampered entry, are rejected and
+ * reported (blacklisted), and nothing they sent is stored.
  */
 class DataReplicationIT {
 
@@ -292,18 +294,33 @@ class DataReplicationIT {
         assertThat(fork.getLength()).as("the held history stays").isEqualTo(10);
         assertThat(range(replica, forking.key, true)).containsExactlyElementsOf(forking.original.subList(0, 10));
 
+        // ---- a head naming the feed with what is not a feed name: refused and reported, nothing created ---------
+        TestFeed misnamed = new TestFeed(14, 3);
+        misnamed.name = "x".repeat(300);
+        served.put(misnamed.key, misnamed);
+        assertStatus(() -> feeds(replica).followFeed(FollowFeedRequest.newBuilder().setFeedKey(misnamed.key)
+                .addSourceCellIds(outsiderId).build()), Status.Code.NOT_FOUND);
+        assertStatus(() -> info(replica, misnamed.key), Status.Code.NOT_FOUND);
+        await("the outsider is reported", 30, () -> blacklisted(replicaNetwork, outsiderId));
+        NetworkServiceGrpc.newBlockingStub(replicaNetwork).unblacklistPeer(UnblacklistPeerRequest.newBuilder()
+                .setCellId(outsiderId).build());
+
         // ---- a peer serving a tampered entry is rejected and reported, and nothing it sent is stored -------------
         TestFeed tampered = new TestFeed(13, 40);
         tampered.tamper = 7;
         served.put(tampered.key, tampered);
-        feeds(replica).followFeed(FollowFeedRequest.newBuilder().setFeedKey(tampered.key).addSourceCellIds(outsiderId).build());
+        await("the outsider is reachable again", 60, () -> feeds(replica).followFeed(FollowFeedRequest.newBuilder()
+                .setFeedKey(tampered.key).addSourceCellIds(outsiderId).build()).hasFeed());
         await("the tampering is rejected", 60, () -> info(replica, tampered.key).getReplication().getRejected() >= 1);
-        await("the outsider is reported", 30, () -> NetworkServiceGrpc.newBlockingStub(replicaNetwork)
-                .listBlacklist(ListBlacklistRequest.getDefaultInstance()).getEntriesList().stream()
-                .anyMatch(b -> b.getCellId().equals(outsiderId)));
+        await("the outsider is reported again", 30, () -> blacklisted(replicaNetwork, outsiderId));
         assertThat(info(replica, tampered.key).getReplication().getDownloadedEntries()).isZero();
         assertStatus(() -> feeds(replica).getEntry(GetEntryRequest.newBuilder().setFeedKey(tampered.key).setIndex(0)
                 .setLocalOnly(true).build()), Status.Code.NOT_FOUND);
+    }
+
+    static boolean blacklisted(ManagedChannel network, String cellId) {
+        return NetworkServiceGrpc.newBlockingStub(network).listBlacklist(ListBlacklistRequest.getDefaultInstance())
+                .getEntriesList().stream().anyMatch(b -> b.getCellId().equals(cellId));
     }
 
     static void assertStatus(Runnable call, Status.Code code) {
@@ -329,6 +346,7 @@ class DataReplicationIT {
         volatile Map<Long, Node> nodes;
         volatile long length;
         volatile int tamper = -1;
+        volatile String name = "outsider";
 
         TestFeed(long seed, int n) {
             byte[] secret = Ed25519.newPrivateSeed(new java.security.SecureRandom());
@@ -392,7 +410,7 @@ class DataReplicationIT {
         FeedPeerResponse answer(FeedPeerRequest r) {
             FeedPeerResponse.Builder out = FeedPeerResponse.newBuilder();
             switch (r.getKindCase()) {
-                case HEAD -> out.setHead(PeerHeadState.newBuilder().setName("outsider").setType(FeedType.FEED_TYPE_LOG)
+                case HEAD -> out.setHead(PeerHeadState.newBuilder().setName(name).setType(FeedType.FEED_TYPE_LOG)
                         .setSignedRoot(signed(length)));
                 case FETCH -> {
                     PeerFetch f = r.getFetch();

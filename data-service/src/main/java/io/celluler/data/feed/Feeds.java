@@ -36,7 +36,7 @@ public class Feeds {
     public static final int MAX_ENTRY_BYTES = 1 << 20;
     public static final int MAX_BATCH_ENTRIES = 1024;
     public static final int MAX_BATCH_BYTES = 16 << 20;
-    static final Pattern NAME = Pattern.compile("[a-z0-9._-]{1,128}");
+    public static final Pattern NAME = Pattern.compile("[a-z0-9._-]{1,128}");
     static final int MAX_LABELS = 64;
     public static final String LOG = "LOG";
     public static final String KEY_VALUE = "KEY_VALUE";

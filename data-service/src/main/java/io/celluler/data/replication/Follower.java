@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.celluler.core.grpc.GrpcErrors;
+import io.celluler.core.hash.Sha256;
 import io.celluler.core.peer.PeerNetwork;
 import io.celluler.core.task.PeriodicPass;
 import io.celluler.data.config.DataProperties;
@@ -157,20 +158,23 @@ public class Follower implements SmartLifecycle {
             throw Status.FAILED_PRECONDITION.withDescription("this cell owns feed " + key + ": there is nothing to follow")
                     .asRuntimeException();
         }
-        if (existing != null) {
+        if (existing == null) {
+            firstHead(key, ranges, live, hints);
+        } else {
             store.updateFollow(key, ranges, live, hints);
             if (live) {
                 headFromAnySource(existing, hints);
             }
-        } else {
-            existing = firstHead(key, ranges, live, hints);
         }
         syncSoon(key);
         return store.feed(key).orElseThrow();
     }
 
-    /** A new replica from the first source that has the feed and whose signed head verifies. */
-    private FeedRow firstHead(String key, List<long[]> ranges, boolean live, List<String> hints) {
+    /**
+     * A new replica from the first source that has the feed and whose head verifies (its signature, and a name and
+     * owner cell id of the forms this cell stores: a peer's word for them is all there is).
+     */
+    private void firstHead(String key, List<long[]> ranges, boolean live, List<String> hints) {
         for (String source : sources(hints, null)) {
             PeerHeadState h;
             try {
@@ -185,6 +189,12 @@ public class Follower implements SmartLifecycle {
             Signed head;
             try {
                 head = verifiedSigned(key, h);
+                if (!Feeds.NAME.matcher(h.getName()).matches()) {
+                    throw new IllegalArgumentException("names it '" + h.getName() + "', not a feed name");
+                }
+                if (!h.getOwnerCellId().isEmpty() && !Sha256.isCanonicalHex(h.getOwnerCellId())) {
+                    throw new IllegalArgumentException("names an owner that is not a cell id");
+                }
             } catch (IllegalArgumentException bad) {
                 reject(key, source, "its head of feed " + key + " " + bad.getMessage(), false);
                 continue;
@@ -200,7 +210,7 @@ public class Follower implements SmartLifecycle {
             }
             lastSource.put(key, source);
             log.info("following feed {} ('{}', {} entries) from cell {}", key, h.getName(), head.length(), source);
-            return store.feed(key).orElseThrow();
+            return;
         }
         throw GrpcErrors.notFound("no cell reachable has feed " + key + (hints.isEmpty() ? "" : " (asked " + hints + " first)"));
     }

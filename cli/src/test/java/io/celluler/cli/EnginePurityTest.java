@@ -27,6 +27,7 @@ class EnginePurityTest {
         // the import really sees the services (the rule is not checked against nothing)
         assertThat(classes.contain(io.celluler.cas.grpc.CasGrpcService.class)).isTrue();
         assertThat(classes.contain(io.celluler.gateway.transcode.RestTranscoder.class)).isTrue();
+        assertThat(classes.contain(io.celluler.catalog.engine.CatalogReplica.class)).isTrue();
         ArchitectureRules.ENGINES_ARE_PURE.check(classes);
     }
 }

@@ -249,21 +249,64 @@ class CellE2EIT {
 
     @Test
     void unbuiltServiceAnswersUnimplementedNamingItsIssueThroughTheGateway() throws Exception {
-        assertThatThrownBy(() -> io.celluler.proto.catalog.v1.CatalogServiceGrpc.newBlockingStub(gateway)
+        assertThatThrownBy(() -> io.celluler.proto.model.v1.ModelServiceGrpc.newBlockingStub(gateway)
                 .withDeadlineAfter(10, TimeUnit.SECONDS)
-                .listEntries(io.celluler.proto.catalog.v1.ListEntriesRequest.getDefaultInstance()))
+                .listModels(io.celluler.proto.model.v1.ListModelsRequest.getDefaultInstance()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
                     assertThat(e.getStatus().getDescription())
-                            .contains("celluler.catalog.v1.CatalogService/ListEntries")
-                            .contains("catalog-service issue");
+                            .contains("celluler.model.v1.ModelService/ListModels")
+                            .contains("model-service issue");
                 });
 
         JsonNode doc = json(rest("GET", "/v3/api-docs", null));
-        String listPath = findPath(doc, "CatalogService_ListEntries");
+        String listPath = findPath(doc, "ModelService_ListModels");
         HttpResponse<byte[]> viaRest = rest("GET", listPath, null);
         assertThat(viaRest.statusCode()).isEqualTo(501);
-        assertThat(json(viaRest).path("message").asString()).contains("catalog-service issue");
+        assertThat(json(viaRest).path("message").asString()).contains("model-service issue");
+    }
+
+    @Test
+    void catalogAnswersThroughTheGatewayOverRest() throws Exception {
+        HttpResponse<byte[]> created = rest("POST", "/v1/catalog/entries", ("{\"type\":\"ENTRY_TYPE_IMAGE\","
+                + "\"name\":\"e2e-nginx\",\"version\":\"1.27\",\"sizeBytes\":\"4096\",\"labels\":{\"env\":\"e2e\"},"
+                + "\"image\":{\"platform\":\"linux/amd64\"}}").getBytes(), "content-type", "application/json");
+        assertThat(created.statusCode()).as(new String(created.body())).isEqualTo(200);
+        String id = json(created).path("entry").path("entryId").asString();
+        assertThat(json(created).path("entry").path("status").asString()).isEqualTo("ENTRY_STATUS_PENDING");
+
+        HttpResponse<byte[]> listed = rest("GET", "/v1/catalog/entries?labelSelector=env%3De2e&type=ENTRY_TYPE_IMAGE",
+                null);
+        assertThat(listed.statusCode()).as(new String(listed.body())).isEqualTo(200);
+        assertThat(json(listed).path("entries").get(0).path("entryId").asString()).isEqualTo(id);
+        assertThat(json(listed).path("entries").get(0).path("image").path("platform").asString())
+                .isEqualTo("linux/amd64");
+
+        HttpResponse<byte[]> labelled = rest("POST", "/v1/catalog/entries/" + id + ":updateLabels",
+                "{\"setLabels\":{\"tier\":\"gold\"}}".getBytes(), "content-type", "application/json");
+        assertThat(labelled.statusCode()).as(new String(labelled.body())).isEqualTo(200);
+        assertThat(json(labelled).path("entry").path("labels").path("tier").asString()).isEqualTo("gold");
+
+        HttpResponse<byte[]> badSelector = rest("GET", "/v1/catalog/entries?labelSelector=env%20in%20prod", null);
+        assertThat(badSelector.statusCode()).isEqualTo(400);
+        assertThat(new String(badSelector.body())).contains("label_selector");
+        assertThat(rest("GET", "/v1/catalog/entries/" + "0".repeat(32), null).statusCode()).isEqualTo(404);
+
+        // the watch stream from the start of this test's changes, as newline-delimited JSON
+        HttpResponse<java.io.InputStream> watch = http.send(HttpRequest.newBuilder(URI.create(cell.gatewayUrl()
+                + "/v1/catalog/entries:watch?labelSelector=env%3De2e&cursor=0")).GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(watch.statusCode()).isEqualTo(200);
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(watch.body()))) {
+            JsonNode first = JSON.readTree(lines.readLine());
+            assertThat(first.path("changeType").asString()).isEqualTo("CHANGE_TYPE_CREATED");
+            assertThat(first.path("entry").path("entryId").asString()).isEqualTo(id);
+            JsonNode second = JSON.readTree(lines.readLine());
+            assertThat(second.path("changeType").asString()).isEqualTo("CHANGE_TYPE_UPDATED");
+        }
+
+        assertThat(rest("DELETE", "/v1/catalog/entries/" + id, null).statusCode()).isEqualTo(200);
+        assertThat(rest("GET", "/v1/catalog/entries/" + id, null).statusCode()).isEqualTo(404);
     }
 
     @Test

@@ -32,19 +32,24 @@ public final class AntiEntropy {
     }
 
     /** What the answering replica answers: child digests and listings asked for, the states fetched. */
+    /** {@code deferred}: ids asked for and held but not sent (the answer was full); ask again. */
     public record Response(int round, Map<String, List<RangeDigest>> children, Map<String, SortedMap<String, byte[]>> listings,
-            List<EntryState> states, long senderSeq, Map<String, Long> senderKnowledge) {
+            List<EntryState> states, List<String> deferred, long senderSeq, Map<String, Long> senderKnowledge) {
     }
 
     /** An answer and the changes the pushed states made on the answering replica. */
     public record Answer(Response response, List<Change> changes) {
     }
 
-    /** Per-request limits. */
+    /**
+     * Per-request limits: ranges with at most {@code leafEntries} entries on both sides are listed rather than split;
+     * a request asks for at most so many child digests, listings and states and pushes states of about
+     * {@code stateBytes} encoded at most (an answer sends about as many, and defers the rest).
+     */
     public record Limits(int leafEntries, int prefixesPerRequest, int listingsPerRequest, int fetchPerRequest,
-            int pushPerRequest) {
+            int pushPerRequest, int stateBytes) {
 
-        public static final Limits DEFAULT = new Limits(32, 256, 64, 256, 256);
+        public static final Limits DEFAULT = new Limits(32, 256, 64, 256, 256, 512 * 1024);
     }
 
     /** How a finished round went. */
@@ -54,8 +59,8 @@ public final class AntiEntropy {
     private AntiEntropy() {
     }
 
-    /** The answering side: merges what was pushed, answers what was asked. */
-    public static Answer answer(CatalogReplica replica, String from, Request request, long nowMillis) {
+    /** The answering side: merges what was pushed, answers what was asked (states up to about {@code stateBytes}). */
+    public static Answer answer(CatalogReplica replica, String from, Request request, long nowMillis, int stateBytes) {
         List<Change> changes = replica.mergeStates(request.push(), nowMillis);
         if (request.complete()) {
             replica.markSynced(from, request.senderSeq(), request.senderKnowledge());
@@ -65,13 +70,22 @@ public final class AntiEntropy {
         Map<String, SortedMap<String, byte[]>> listings = new LinkedHashMap<>();
         request.listUnder().forEach(p -> listings.put(p, replica.hashesUnder(p)));
         List<EntryState> states = new ArrayList<>();
+        List<String> deferred = new ArrayList<>();
+        long bytes = 0;
         for (String id : request.fetch()) {
             EntryState s = replica.state(id);
-            if (s != null) {
-                states.add(s);
+            if (s == null) {
+                continue;
             }
+            if (!states.isEmpty() && bytes >= stateBytes) {
+                deferred.add(id);
+                continue;
+            }
+            bytes += EntryCodec.encode(s).getSerializedSize();
+            states.add(s);
         }
-        return new Answer(new Response(request.round(), children, listings, states, replica.seq(), replica.knowledgeVector()), changes);
+        return new Answer(new Response(request.round(), children, listings, states, deferred, replica.seq(),
+                replica.knowledgeVector()), changes);
     }
 
     /** The starting side of one round with one peer. */
@@ -125,9 +139,12 @@ public final class AntiEntropy {
             List<String> listUnder = take(toList, limits.listingsPerRequest());
             List<String> fetch = take(toFetch, limits.fetchPerRequest());
             List<EntryState> push = new ArrayList<>();
-            for (String id : take(toPush, limits.pushPerRequest())) {
-                EntryState s = replica.state(id);
+            long bytes = 0;
+            while (!toPush.isEmpty() && push.size() < limits.pushPerRequest()
+                    && (push.isEmpty() || bytes < limits.stateBytes())) {
+                EntryState s = replica.state(toPush.poll());
                 if (s != null) {
+                    bytes += EntryCodec.encode(s).getSerializedSize();
                     push.add(s);
                 }
             }
@@ -161,6 +178,10 @@ public final class AntiEntropy {
             }
             received += r.states().size();
             changes.addAll(replica.mergeStates(r.states(), nowMillis));
+            toFetch.addAll(r.deferred());
+            if (finished && !r.deferred().isEmpty()) {
+                finished = false; // the last answer was full: fetch the rest, then say complete again
+            }
             r.children().forEach((prefix, theirs) -> {
                 List<RangeDigest> mine = replica.childDigests(prefix);
                 for (int i = 0; i < 16 && i < theirs.size(); i++) {

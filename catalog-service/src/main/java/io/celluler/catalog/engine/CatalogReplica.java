@@ -56,8 +56,15 @@ public final class CatalogReplica {
         COLLECTED
     }
 
-    /** One applied change: the entry's state after it (null when collected). */
-    public record Change(String entryId, ChangeKind kind, EntryState entry) {
+    /**
+     * One applied change: the entry's state after it (null when collected; the live state, which later changes
+     * change: read it under the replica's lock), and for DELETED a copy of the last state readers saw.
+     */
+    public record Change(String entryId, ChangeKind kind, EntryState entry, EntryState lastVisible) {
+
+        public Change(String entryId, ChangeKind kind, EntryState entry) {
+            this(entryId, kind, entry, null);
+        }
     }
 
     /** One change of a cell's log: its number and its delta. */
@@ -189,6 +196,7 @@ public final class CatalogReplica {
         if (isNew) {
             cur = new EntryState(id);
         }
+        EntryState before = wasVisible && incoming.isDeleted() ? EntryCodec.decode(EntryCodec.encode(cur)) : null;
         cur.join(incoming);
         byte[] h = EntryCodec.hash(cur);
         byte[] old = hashes.get(id);
@@ -208,7 +216,7 @@ public final class CatalogReplica {
         }
         if (cur.isDeleted()) {
             tombstones.add(id);
-            return new Change(id, wasVisible ? ChangeKind.DELETED : ChangeKind.HIDDEN, cur);
+            return wasVisible ? new Change(id, ChangeKind.DELETED, cur, before) : new Change(id, ChangeKind.HIDDEN, cur);
         }
         if (cur.isComplete()) {
             return new Change(id, wasVisible ? ChangeKind.UPDATED : ChangeKind.CREATED, cur);
@@ -219,20 +227,27 @@ public final class CatalogReplica {
     // ---- gossip -------------------------------------------------------------------------------------------------
 
     /**
-     * What to send {@code peer}: at most {@code maxDeltas} changes of the log it has not acknowledged (none when it
-     * has them all: the batch is then a report of this replica's knowledge).
+     * What to send {@code peer}: the changes of the log it has not acknowledged, at most {@code maxDeltas} of them and
+     * about {@code maxBytes} encoded (at least one); none when it has them all: the batch is then a report of this
+     * replica's knowledge. Reads only: the caller records a new peer with {@link #addMember}.
      */
-    public DeltaBatch gossipTo(String peer, int maxDeltas) {
-        addMember(peer);
+    public DeltaBatch gossipTo(String peer, int maxDeltas, int maxBytes) {
         long from = acked.getOrDefault(peer, 0L) + 1;
         List<Delta> out = new ArrayList<>();
+        long bytes = 0;
         for (Map.Entry<Long, EntryState> e : log.tailMap(from, true).entrySet()) {
-            if (out.size() >= maxDeltas) {
+            if (out.size() >= maxDeltas || (!out.isEmpty() && bytes >= maxBytes)) {
                 break;
             }
+            bytes += EntryCodec.encode(e.getValue()).getSerializedSize();
             out.add(new Delta(e.getKey(), e.getValue()));
         }
         return new DeltaBatch(self, out, knowledgeVector(), seq);
+    }
+
+    /** {@link #gossipTo(String, int, int)} without a byte bound. */
+    public DeltaBatch gossipTo(String peer, int maxDeltas) {
+        return gossipTo(peer, maxDeltas, Integer.MAX_VALUE);
     }
 
     /** Applies the changes of a batch this replica does not know yet; the caller acknowledges with {@link #knowledgeVector}. */
@@ -488,7 +503,7 @@ public final class CatalogReplica {
         this.knowledge.raise(self, seq);
         this.log.putAll(log);
         this.acked.putAll(acked);
-        acked.keySet().forEach(this::addMember);
+        acked.keySet().forEach(this::addMember); // every member was stored with an acknowledgement (0: none yet)
         reports.forEach((c, r) -> {
             addMember(c);
             report(c, r);

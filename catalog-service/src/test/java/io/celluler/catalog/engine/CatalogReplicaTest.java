@@ -51,7 +51,7 @@ class CatalogReplicaTest {
     static AntiEntropy.Result antiEntropy(CatalogReplica from, CatalogReplica with, long now) {
         AntiEntropy.Session s = new AntiEntropy.Session(from, with.self(), AntiEntropy.Limits.DEFAULT);
         for (AntiEntropy.Request q = s.next(); q != null; q = s.next()) {
-            s.onResponse(AntiEntropy.answer(with, from.self(), q, now).response(), now);
+            s.onResponse(AntiEntropy.answer(with, from.self(), q, now, 512 * 1024).response(), now);
         }
         return s.result();
     }

@@ -190,7 +190,7 @@ final class CatalogSimulation {
             if (tick % 3 == i % 3) {
                 for (int j = 0; j < replicas.length; j++) {
                     if (j != i) {
-                        send(i, j, new Gossip(replicas[i].gossipTo(names[j], 64)), faulty);
+                        send(i, j, new Gossip(replicas[i].gossipTo(names[j], 64, 4_000)), faulty);
                     }
                 }
             }
@@ -200,7 +200,7 @@ final class CatalogSimulation {
             if (sessions[i] == null && tick % 25 == (i * 5) % 25) {
                 int j = (i + 1 + rnd.nextInt(replicas.length - 1)) % replicas.length;
                 sessions[i] = new AntiEntropy.Session(replicas[i], names[j],
-                        new AntiEntropy.Limits(8, 16, 16, 32, 32));
+                        new AntiEntropy.Limits(8, 16, 16, 32, 32, 2_000));
                 sessionIds[i] = nextSession++;
                 sessionStarted[i] = tick;
                 send(i, j, new AeAsk(sessionIds[i], sessions[i].next()), faulty);
@@ -220,7 +220,7 @@ final class CatalogSimulation {
             }
             case Ack a -> to.onAck(names[f.from], a.knowledge());
             case AeAsk q -> {
-                AntiEntropy.Answer answer = AntiEntropy.answer(to, names[f.from], q.request(), now);
+                AntiEntropy.Answer answer = AntiEntropy.answer(to, names[f.from], q.request(), now, 2_000);
                 observe(f.to, answer.changes());
                 send(f.to, f.from, new AeAnswer(q.session(), answer.response()), true);
             }

@@ -201,6 +201,10 @@ public final class Cell implements AutoCloseable {
             // followed feeds come through this cell's network-service
             args.add("--celluler.data.replication.network-address=" + networkService);
         }
+        if (s.name().equals("catalog-service") && (o.services().isEmpty() || o.services().contains("network-service"))) {
+            // catalog gossip and anti-entropy go through this cell's network-service
+            args.add("--celluler.catalog.replication.network-address=" + networkService);
+        }
         if (s.name().equals("network-service")) {
             args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));
             args.add("--celluler.network.p2p-host=" + o.bindAddress());

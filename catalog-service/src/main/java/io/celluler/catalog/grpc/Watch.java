@@ -62,10 +62,11 @@ final class Watch {
                     }
                     for (ChangeRow row : rows) {
                         next = row.changeNo();
-                        if ((type == 0 || row.state().type() == type) && selector.matches(row.state().labels())) {
+                        var entry = row.entry();
+                        if ((type == 0 || entry.type() == type) && selector.matches(entry.labels())) {
                             out.onNext(WatchEntriesResponse.newBuilder()
                                     .setChangeType(ChangeType.forNumber(row.kind()))
-                                    .setEntry(CatalogMessages.toProto(row.state()))
+                                    .setEntry(CatalogMessages.toProto(entry))
                                     .setCursor(Long.toString(row.changeNo()))
                                     .build());
                         }

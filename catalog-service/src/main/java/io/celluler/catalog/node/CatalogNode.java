@@ -200,7 +200,9 @@ public class CatalogNode implements SmartLifecycle {
         List<Object> values = new ArrayList<>(batch.size());
         List<Throwable> failures = new ArrayList<>(batch.size());
         List<Change> changes = new ArrayList<>();
+        List<byte[]> shown = new ArrayList<>();
         boolean notify;
+        boolean discard = false;
         lock.writeLock().lock();
         try {
             for (Command<?> c : batch) {
@@ -209,14 +211,23 @@ public class CatalogNode implements SmartLifecycle {
                     values.add(c.write().apply(replica, changes));
                     failures.add(null);
                 } catch (RuntimeException e) {
-                    // a write that throws changed nothing (engine writes check before they change)
+                    // engine writes check before they change, so a write that throws changed nothing; should one
+                    // have changed entries all the same, the replica is loaded again below (nothing half-written)
+                    discard |= changes.size() > before;
                     changes.subList(before, changes.size()).clear();
                     values.add(null);
                     failures.add(e);
                 }
+                // what the change feed shows: the entry as this command left it
+                for (int k = shown.size(); k < changes.size(); k++) {
+                    shown.add(shownBytes(changes.get(k)));
+                }
             }
             try {
-                notify = persist(changes);
+                notify = persist(changes, shown);
+                if (discard) {
+                    reload();
+                }
             } catch (RuntimeException e) {
                 log.error("catalog: writing a batch of {} commands failed; loading the replica again", batch.size(), e);
                 reload();
@@ -247,15 +258,25 @@ public class CatalogNode implements SmartLifecycle {
         }
     }
 
+    /** The change feed's record of a change readers see (null for one they do not). */
+    private static byte[] shownBytes(Change c) {
+        return switch (c.kind()) {
+            case CREATED, UPDATED -> EntryCodec.encode(c.entry()).toByteArray();
+            case DELETED -> EntryCodec.encode(c.lastVisible()).toByteArray();
+            default -> null;
+        };
+    }
+
     /** Writes what the batch changed in one transaction; answers whether readers see a change. */
-    private boolean persist(List<Change> changes) {
+    private boolean persist(List<Change> changes, List<byte[]> shown) {
         CatalogReplica r = replica;
         Map<String, EntryState> put = new LinkedHashMap<>();
         List<String> removed = new ArrayList<>();
         List<ChangeRow> rows = new ArrayList<>();
         Instant now = Instant.now();
         long no = lastChangeNo;
-        for (Change c : changes) {
+        for (int i = 0; i < changes.size(); i++) {
+            Change c = changes.get(i);
             if (c.kind() == ChangeKind.COLLECTED) {
                 put.remove(c.entryId());
                 removed.add(c.entryId());
@@ -270,9 +291,7 @@ public class CatalogNode implements SmartLifecycle {
                 default -> 0;
             };
             if (kind != 0) {
-                // the state as of this change (a later change in the batch may change the entry again)
-                EntryState shown = kind == 3 ? c.lastVisible() : EntryCodec.decode(EntryCodec.encode(c.entry()));
-                rows.add(new ChangeRow(++no, c.entryId(), kind, shown, now));
+                rows.add(new ChangeRow(++no, c.entryId(), kind, shown.get(i), now));
             }
         }
         long lastNo = no;

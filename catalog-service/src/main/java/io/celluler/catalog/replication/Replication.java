@@ -5,7 +5,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -13,13 +12,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.celluler.catalog.config.CatalogProperties;
 import io.celluler.catalog.engine.AntiEntropy;
 import io.celluler.catalog.engine.CatalogReplica;
 import io.celluler.catalog.engine.CatalogReplica.DeltaBatch;
-import io.celluler.catalog.engine.CatalogReplica.RangeDigest;
 import io.celluler.catalog.engine.EntryCodec;
 import io.celluler.catalog.engine.EntryState;
 import io.celluler.catalog.node.CatalogNode;
@@ -30,16 +27,10 @@ import io.celluler.proto.catalog.v1.AntiEntropyAsk;
 import io.celluler.proto.catalog.v1.AntiEntropyResult;
 import io.celluler.proto.catalog.v1.CatalogPeerRequest;
 import io.celluler.proto.catalog.v1.CatalogPeerResponse;
-import io.celluler.proto.catalog.v1.ChildDigests;
-import io.celluler.proto.catalog.v1.DotStamp;
 import io.celluler.proto.catalog.v1.EntryCrdt;
 import io.celluler.proto.catalog.v1.GossipBatch;
-import io.celluler.proto.catalog.v1.IdHash;
-import io.celluler.proto.catalog.v1.KnowledgeReport;
-import io.celluler.proto.catalog.v1.Listing;
 import io.celluler.proto.catalog.v1.LoggedDelta;
 import io.celluler.proto.catalog.v1.PeerSyncStatus;
-import io.celluler.proto.catalog.v1.RangeDigestMsg;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.Counter;
@@ -65,6 +56,7 @@ public class Replication implements SmartLifecycle {
     static final int STATE_BYTES = 512 * 1024;
     static final AntiEntropy.Limits LIMITS = new AntiEntropy.Limits(32, 256, 64, 512, 512, STATE_BYTES);
     private static final Duration REPORT_EVERY = Duration.ofSeconds(2);
+    private static final int MAX_BATCHES_A_PASS = 16;
     private static final Duration REPORT_FOR = Duration.ofMinutes(10);
 
     /** Per-peer figures for GetSyncStatus. */
@@ -121,31 +113,44 @@ public class Replication implements SmartLifecycle {
             });
         }
         for (String peer : peers) {
-            PeerStats st = stats.computeIfAbsent(peer, p -> new PeerStats());
-            DeltaBatch b = node.read(r -> r.gossipTo(peer, settings.gossipBatch(), STATE_BYTES));
-            boolean due = System.nanoTime() - st.lastReportNanos > REPORT_EVERY.toNanos();
-            if (b.deltas().isEmpty() && !due) {
-                continue;
+            // a peer that is behind gets batch after batch while each one advances it (a bounded number a pass)
+            for (int i = 0; i < MAX_BATCHES_A_PASS; i++) {
+                if (!gossipOnce(peer)) {
+                    break;
+                }
             }
-            GossipBatch.Builder msg = GossipBatch.newBuilder().setKnowledge(report(b.knowledge()))
-                    .setSenderSeq(b.originSeq());
-            b.deltas().forEach(d -> msg.addDeltas(LoggedDelta.newBuilder().setSeq(d.seq())
-                    .setDelta(EntryCodec.encode(d.state()))));
-            CatalogPeerRequest req = CatalogPeerRequest.newBuilder().setGossip(msg).build();
-            try {
-                CatalogPeerResponse resp = network.call(peer, req);
-                st.lastReportNanos = System.nanoTime();
-                st.lastSent = Instant.now();
-                st.entriesSent += b.deltas().size();
-                st.bytesSent += req.getSerializedSize();
-                Map<String, Long> known = vector(resp.getAck());
-                node.write((r, changes) -> {
-                    r.onAck(peer, known);
-                    return null;
-                });
-            } catch (StatusRuntimeException e) {
-                log.debug("catalog gossip to {}: {}", peer, e.getStatus());
-            }
+        }
+    }
+
+    /** Sends {@code peer} one batch (or a due report); answers whether it was full and moved the peer on. */
+    private boolean gossipOnce(String peer) {
+        PeerStats st = stats.computeIfAbsent(peer, p -> new PeerStats());
+        DeltaBatch b = node.read(r -> r.gossipTo(peer, settings.gossipBatch(), STATE_BYTES));
+        boolean due = System.nanoTime() - st.lastReportNanos > REPORT_EVERY.toNanos();
+        if (b.deltas().isEmpty() && !due) {
+            return false;
+        }
+        GossipBatch.Builder msg = GossipBatch.newBuilder().setKnowledge(CatalogWire.report(b.knowledge()))
+                .setSenderSeq(b.originSeq());
+        b.deltas().forEach(d -> msg.addDeltas(LoggedDelta.newBuilder().setSeq(d.seq())
+                .setDelta(EntryCodec.encode(d.state()))));
+        CatalogPeerRequest req = CatalogPeerRequest.newBuilder().setGossip(msg).build();
+        try {
+            CatalogPeerResponse resp = network.call(peer, req);
+            st.lastReportNanos = System.nanoTime();
+            st.lastSent = Instant.now();
+            st.entriesSent += b.deltas().size();
+            st.bytesSent += req.getSerializedSize();
+            Map<String, Long> known = CatalogWire.vector(resp.getAck());
+            long last = b.deltas().isEmpty() ? 0 : b.deltas().getLast().seq();
+            node.write((r, changes) -> {
+                r.onAck(peer, known);
+                return null;
+            });
+            return last > 0 && last < b.originSeq() && known.getOrDefault(node.read(CatalogReplica::self), 0L) >= last;
+        } catch (StatusRuntimeException e) {
+            log.debug("catalog gossip to {}: {}", peer, e.getStatus());
+            return false;
         }
     }
 
@@ -154,7 +159,7 @@ public class Replication implements SmartLifecycle {
         for (LoggedDelta d : g.getDeltasList()) {
             deltas.add(new CatalogReplica.Delta(d.getSeq(), decode(from, d.getDelta())));
         }
-        DeltaBatch batch = new DeltaBatch(from, deltas, vector(g.getKnowledge()), g.getSenderSeq());
+        DeltaBatch batch = new DeltaBatch(from, deltas, CatalogWire.vector(g.getKnowledge()), g.getSenderSeq());
         PeerStats st = stats.computeIfAbsent(from, p -> new PeerStats());
         st.lastReceived = Instant.now();
         st.entriesReceived += deltas.size();
@@ -163,7 +168,7 @@ public class Replication implements SmartLifecycle {
             changes.addAll(r.onDeltas(batch, System.currentTimeMillis()));
             return r.knowledgeVector();
         });
-        return CatalogPeerResponse.newBuilder().setAck(report(known)).build();
+        return CatalogPeerResponse.newBuilder().setAck(CatalogWire.report(known)).build();
     }
 
     // ---- anti-entropy -------------------------------------------------------------------------------------------
@@ -206,18 +211,26 @@ public class Replication implements SmartLifecycle {
         AntiEntropyResult.Builder result = AntiEntropyResult.newBuilder().setCellId(peer);
         try {
             for (int guard = 0; guard < 100_000; guard++) {
-                AntiEntropy.Request q = node.read(r -> session.next());
-                if (q == null) {
+                // the request's pushed states are live objects of the replica: encoded under the lock
+                java.util.Optional<AntiEntropyAsk> ask = node.read(r -> java.util.Optional.ofNullable(session.next())
+                        .map(CatalogWire::ask));
+                if (ask.isEmpty()) {
                     break;
                 }
-                CatalogPeerRequest req = CatalogPeerRequest.newBuilder().setAntiEntropy(ask(q)).build();
+                CatalogPeerRequest req = CatalogPeerRequest.newBuilder().setAntiEntropy(ask.get()).build();
                 bytesSent += req.getSerializedSize();
                 CatalogPeerResponse resp = network.call(peer, req);
                 bytesReceived += resp.getSerializedSize();
                 if (!resp.hasAntiEntropy()) {
                     throw Status.DATA_LOSS.withDescription("not an anti-entropy answer").asRuntimeException();
                 }
-                AntiEntropy.Response answer = response(peer, resp.getAntiEntropy());
+                AntiEntropy.Response answer;
+                try {
+                    answer = CatalogWire.response(resp.getAntiEntropy());
+                } catch (IllegalArgumentException bad) {
+                    reject(peer, "a bad anti-entropy answer: " + bad.getMessage());
+                    throw Status.DATA_LOSS.withDescription(bad.getMessage()).asRuntimeException();
+                }
                 node.write((r, changes) -> {
                     int before = session.changes().size();
                     session.onResponse(answer, System.currentTimeMillis());
@@ -244,24 +257,22 @@ public class Replication implements SmartLifecycle {
     }
 
     private CatalogPeerResponse onAntiEntropy(String from, AntiEntropyAsk a) {
-        List<EntryState> push = new ArrayList<>(a.getPushCount());
-        a.getPushList().forEach(m -> push.add(decode(from, m)));
-        AntiEntropy.Request q = new AntiEntropy.Request(a.getRound(), a.getChildrenOfList(), a.getListUnderList(),
-                a.getFetchList(), push, a.getComplete(), a.getSenderSeq(), vector(a.getSenderKnowledge()));
-        for (String p : q.childrenOf()) {
-            checkPrefix(from, p, EntryCodec.ID_LENGTH - 1);
+        AntiEntropy.Request q;
+        try {
+            q = CatalogWire.request(a);
+        } catch (IllegalArgumentException bad) {
+            reject(from, "a bad anti-entropy request: " + bad.getMessage());
+            throw Status.INVALID_ARGUMENT.withDescription(bad.getMessage()).asRuntimeException();
         }
-        for (String p : q.listUnder()) {
-            checkPrefix(from, p, EntryCodec.ID_LENGTH);
-        }
+        boolean pushes = !q.push().isEmpty();
         long now = System.currentTimeMillis();
         // the answer's states are live objects of the replica: encoded under the same lock
-        AntiEntropyAnswer msg = push.isEmpty() && !q.complete()
-                ? node.read(r -> answerMessage(AntiEntropy.answer(r, from, q, now, STATE_BYTES).response()))
+        AntiEntropyAnswer msg = !pushes && !q.complete()
+                ? node.read(r -> CatalogWire.answer(AntiEntropy.answer(r, from, q, now, STATE_BYTES).response()))
                 : node.write((r, changes) -> {
                     AntiEntropy.Answer an = AntiEntropy.answer(r, from, q, now, STATE_BYTES);
                     changes.addAll(an.changes());
-                    return answerMessage(an.response());
+                    return CatalogWire.answer(an.response());
                 });
         return CatalogPeerResponse.newBuilder().setAntiEntropy(msg).build();
     }
@@ -300,18 +311,6 @@ public class Replication implements SmartLifecycle {
         }
     }
 
-    private void checkPrefix(String from, String prefix, int maxLength) {
-        boolean ok = prefix.length() <= maxLength;
-        for (int i = 0; ok && i < prefix.length(); i++) {
-            char c = prefix.charAt(i);
-            ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-        }
-        if (!ok) {
-            reject(from, "a range prefix that is not lowercase hex: " + prefix);
-            throw Status.INVALID_ARGUMENT.withDescription("not a range prefix").asRuntimeException();
-        }
-    }
-
     private void reject(String from, String why) {
         rejected.increment();
         log.warn("catalog: cell {} sent {}", from, why);
@@ -340,76 +339,6 @@ public class Replication implements SmartLifecycle {
             out.add(b.build());
         });
         return out;
-    }
-
-    // ---- wire ---------------------------------------------------------------------------------------------------
-
-    static KnowledgeReport report(Map<String, Long> v) {
-        KnowledgeReport.Builder b = KnowledgeReport.newBuilder();
-        v.forEach((c, n) -> b.addKnown(DotStamp.newBuilder().setCellId(c).setCounter(n)));
-        return b.build();
-    }
-
-    static Map<String, Long> vector(KnowledgeReport r) {
-        TreeMap<String, Long> v = new TreeMap<>();
-        r.getKnownList().forEach(d -> v.merge(d.getCellId(), d.getCounter(), Math::max));
-        return v;
-    }
-
-    private static AntiEntropyAsk ask(AntiEntropy.Request q) {
-        AntiEntropyAsk.Builder b = AntiEntropyAsk.newBuilder().setRound(q.round()).addAllChildrenOf(q.childrenOf())
-                .addAllListUnder(q.listUnder()).addAllFetch(q.fetch()).setComplete(q.complete())
-                .setSenderSeq(q.senderSeq()).setSenderKnowledge(report(q.senderKnowledge()));
-        q.push().forEach(s -> b.addPush(EntryCodec.encode(s)));
-        return b.build();
-    }
-
-    private static AntiEntropyAnswer answerMessage(AntiEntropy.Response r) {
-        AntiEntropyAnswer.Builder b = AntiEntropyAnswer.newBuilder().setRound(r.round())
-                .setSenderSeq(r.senderSeq()).setSenderKnowledge(report(r.senderKnowledge()));
-        r.children().forEach((prefix, digests) -> {
-            ChildDigests.Builder c = ChildDigests.newBuilder().setPrefix(prefix);
-            digests.forEach(d -> c.addChildren(RangeDigestMsg.newBuilder().setXor(ByteString.copyFrom(d.xor()))
-                    .setCount(d.count())));
-            b.addChildren(c);
-        });
-        r.listings().forEach((prefix, hashes) -> {
-            Listing.Builder l = Listing.newBuilder().setPrefix(prefix);
-            hashes.forEach((id, h) -> l.addEntries(IdHash.newBuilder().setEntryId(id).setHash(ByteString.copyFrom(h))));
-            b.addListings(l);
-        });
-        r.states().forEach(s -> b.addStates(EntryCodec.encode(s)));
-        b.addAllDeferred(r.deferred());
-        return b.build();
-    }
-
-    private AntiEntropy.Response response(String from, AntiEntropyAnswer a) {
-        Map<String, List<RangeDigest>> children = new java.util.LinkedHashMap<>();
-        for (ChildDigests c : a.getChildrenList()) {
-            if (c.getChildrenCount() != 16) {
-                reject(from, "a range split in " + c.getChildrenCount() + " children, not 16");
-                throw Status.DATA_LOSS.withDescription("a bad anti-entropy answer").asRuntimeException();
-            }
-            List<RangeDigest> ds = new ArrayList<>();
-            for (RangeDigestMsg d : c.getChildrenList()) {
-                if (d.getXor().size() != 32) {
-                    reject(from, "a range digest of " + d.getXor().size() + " bytes");
-                    throw Status.DATA_LOSS.withDescription("a bad anti-entropy answer").asRuntimeException();
-                }
-                ds.add(new RangeDigest(d.getXor().toByteArray(), d.getCount()));
-            }
-            children.put(c.getPrefix(), ds);
-        }
-        Map<String, SortedMap<String, byte[]>> listings = new java.util.LinkedHashMap<>();
-        for (Listing l : a.getListingsList()) {
-            TreeMap<String, byte[]> m = new TreeMap<>();
-            l.getEntriesList().forEach(e -> m.put(e.getEntryId(), e.getHash().toByteArray()));
-            listings.put(l.getPrefix(), m);
-        }
-        List<EntryState> states = new ArrayList<>();
-        a.getStatesList().forEach(s -> states.add(decode(from, s)));
-        return new AntiEntropy.Response(a.getRound(), children, listings, states, a.getDeferredList(),
-                a.getSenderSeq(), vector(a.getSenderKnowledge()));
     }
 
     private static Timestamp ts(Instant i) {

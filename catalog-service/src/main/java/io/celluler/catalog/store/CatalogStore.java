@@ -31,8 +31,13 @@ public class CatalogStore {
             Map<String, Long> acked, Map<String, Map<String, Long>> reports, long lastChangeNo) {
     }
 
-    /** One row of the change feed. */
-    public record ChangeRow(long changeNo, String entryId, int kind, EntryState state, Instant changedAt) {
+    /** One row of the change feed, as written: the entry's state encoded ({@code EntryCrdt} bytes). */
+    public record ChangeRow(long changeNo, String entryId, int kind, byte[] state, Instant changedAt) {
+
+        /** The entry as of this change. */
+        public EntryState entry() {
+            return decode(state);
+        }
     }
 
     private final JdbcTemplate jdbc;
@@ -138,7 +143,7 @@ public class CatalogStore {
         if (!changes.isEmpty()) {
             jdbc.batchUpdate("INSERT INTO catalog_change (change_no, entry_id, kind, state, changed_at)"
                     + " VALUES (?, ?, ?, ?, ?)", changes.stream().map(c -> new Object[] {c.changeNo(), c.entryId(),
-                            c.kind(), EntryCodec.encode(c.state()).toByteArray(), Timestamp.from(c.changedAt())})
+                            c.kind(), c.state(), Timestamp.from(c.changedAt())})
                     .toList());
         }
     }
@@ -147,7 +152,7 @@ public class CatalogStore {
     public List<ChangeRow> changesAfter(long afterNo, int limit) {
         return jdbc.query("SELECT change_no, entry_id, kind, state, changed_at FROM catalog_change WHERE change_no > ?"
                 + " ORDER BY change_no LIMIT ?", (rs, i) -> new ChangeRow(rs.getLong(1), rs.getString(2), rs.getInt(3),
-                        decode(rs.getBytes(4)), rs.getTimestamp(5).toInstant()), afterNo, limit);
+                        rs.getBytes(4), rs.getTimestamp(5).toInstant()), afterNo, limit);
     }
 
     /** The oldest change kept (0: none). */

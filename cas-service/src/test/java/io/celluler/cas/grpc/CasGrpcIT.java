@@ -26,7 +26,7 @@ import io.celluler.cas.replication.PeerProtocol;
 import io.celluler.cas.replication.ReplicaIndex;
 import io.celluler.cas.replication.Replicator;
 import io.celluler.core.cas.ContentUpload;
-import io.celluler.core.boot.CellulerApplication;
+import io.celluler.core.test.RunningService;
 import io.celluler.core.hash.Sha256;
 import io.celluler.core.hash.Merkle;
 import io.celluler.proto.cas.v1.ChunkRef;
@@ -63,15 +63,12 @@ import io.celluler.proto.cas.v1.PeerReplicate;
 import io.celluler.proto.cas.v1.PeerRequest;
 import io.celluler.proto.cas.v1.ListRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.grpc.server.lifecycle.GrpcServerLifecycle;
 
 /**
  * cas-service over real gRPC on loopback, on its embedded default (H2 file + local filesystem). The same
@@ -82,7 +79,7 @@ class CasGrpcIT {
     @TempDir
     Path dataDir;
 
-    private ConfigurableApplicationContext context;
+    private RunningService service;
     private ManagedChannel channel;
 
     /** Extra arguments for the context; overridden by the PostgreSQL variant. */
@@ -91,29 +88,18 @@ class CasGrpcIT {
     }
 
     protected void start() {
-        List<String> args = new ArrayList<>(List.of(
-                "--celluler.data-dir=" + dataDir,
-                "--server.port=0",
-                "--server.address=127.0.0.1",
-                "--spring.grpc.server.port=0",
-                "--spring.grpc.server.host=127.0.0.1",
-                "--celluler.cas.max-object-size=2MB",
+        List<String> args = new ArrayList<>(List.of("--celluler.cas.max-object-size=2MB",
                 "--celluler.cas.read-chunk-size=64KB"));
         args.addAll(extraArgs());
-        context = CellulerApplication.builder(CasServiceApplication.class, CasServiceApplication.NAME)
-                .run(args.toArray(String[]::new));
-        int port = context.getBean(GrpcServerLifecycle.class).getPort();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        service = RunningService.start(CasServiceApplication.class, CasServiceApplication.NAME, dataDir, args);
+        channel = service.channel();
     }
 
     protected void stop() throws InterruptedException {
-        if (channel != null) {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (service != null) {
+            service.close();
+            service = null;
             channel = null;
-        }
-        if (context != null) {
-            context.close();
-            context = null;
         }
     }
 
@@ -408,7 +394,7 @@ class CasGrpcIT {
         assertThat(stat.getReplicationFactor()).isEqualTo(3);
         assertThat(stat.getReplicasList()).as("no network-service: no copies elsewhere").isEmpty();
         // a pass without a network scrubs, and asks nobody for copies
-        Replicator.Pass pass = context.getBean(Replicator.class).runPass();
+        Replicator.Pass pass = service.context().getBean(Replicator.class).runPass();
         assertThat(pass.chunksChecked()).isPositive();
         assertThat(pass.missing()).isZero();
         assertThat(pass.copiesRequested()).isZero();
@@ -439,8 +425,8 @@ class CasGrpcIT {
         byte[] data = randomBytes(300_000, 32);
         String root = put(data, 65536, PutRequest.getDefaultInstance()).getObject().getRoot();
         GetManifestResponse manifest = blocking().getManifest(GetManifestRequest.newBuilder().setRoot(root).build());
-        PeerProtocol peer = new PeerProtocol(context.getBean(ContentService.class), context.getBean(ReplicaIndex.class),
-                context.getBean(ErasureIndex.class), null, null);
+        PeerProtocol peer = new PeerProtocol(service.context().getBean(ContentService.class), service.context().getBean(ReplicaIndex.class),
+                service.context().getBean(ErasureIndex.class), null, null);
         String caller = "c0".repeat(32);
         String absent = Sha256.hexOf("absent".getBytes());
         ChunkRef first = manifest.getChunks(0);
@@ -475,7 +461,7 @@ class CasGrpcIT {
         // this cell counts on a copy only from a cell it asked to keep one of content it wants in several copies
         String wantedRoot = put(randomBytes(50_000, 33), 65536, PutRequest.newBuilder().setReplicationFactor(2).build())
                 .getObject().getRoot();
-        context.getBean(ReplicaIndex.class).recordCopy(wantedRoot, caller, 0, java.time.Instant.now());
+        service.context().getBean(ReplicaIndex.class).recordCopy(wantedRoot, caller, 0, java.time.Instant.now());
         java.util.function.BiFunction<String, String, Boolean> wanted = (cell, r) -> peer.handle(cell, PeerRequest.newBuilder()
                 .setCopyWanted(PeerCopyWanted.newBuilder().setRoot(r)).build()).getReplicaState().getHeld();
         assertThat(wanted.apply(caller, wantedRoot)).isTrue();
@@ -503,14 +489,14 @@ class CasGrpcIT {
         // read fails (DATA_LOSS) instead of serving a wrong length
         Manifest.ChunkRef real = new Manifest.ChunkRef(first.getSha256(), first.getSizeBytes());
         Manifest lying = Manifest.of("", List.of(new Manifest.ChunkRef(real.sha256(), real.sizeBytes() - 1)));
-        context.getBean(ReplicaIndex.class).hold(lying, caller, java.time.Instant.now());
+        service.context().getBean(ReplicaIndex.class).hold(lying, caller, java.time.Instant.now());
         assertThatThrownBy(() -> get(lying.root())).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
             assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DATA_LOSS);
             assertThat(e.getStatus().getDescription()).contains("lists chunk " + real.sha256());
         });
 
         // shards of a chunk stored here are encoded from it, each alone, a large one in pieces: any 2 of 2+1 give it back
-        byte[] whole = context.getBean(ContentService.class).chunks().read(first.getSha256());
+        byte[] whole = service.context().getBean(ContentService.class).chunks().read(first.getSha256());
         ReedSolomon rs = new ReedSolomon(2, 1);
         byte[][] shards = new byte[3][];
         for (int i = 0; i < 3; i++) {

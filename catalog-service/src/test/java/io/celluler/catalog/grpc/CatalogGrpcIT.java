@@ -17,7 +17,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.rpc.BadRequest;
 import io.celluler.catalog.CatalogServiceApplication;
-import io.celluler.core.boot.CellulerApplication;
+import io.celluler.core.test.RunningService;
 import io.celluler.proto.catalog.v1.AddToCounterRequest;
 import io.celluler.proto.catalog.v1.CatalogEntry;
 import io.celluler.proto.catalog.v1.CatalogServiceGrpc;
@@ -42,15 +42,12 @@ import io.celluler.proto.catalog.v1.UpdateLabelsRequest;
 import io.celluler.proto.catalog.v1.WatchEntriesRequest;
 import io.celluler.proto.catalog.v1.WatchEntriesResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.grpc.server.lifecycle.GrpcServerLifecycle;
-import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * catalog-service over real gRPC on loopback, on the embedded default (H2 file); {@link CatalogPostgresIT} runs
@@ -63,7 +60,7 @@ class CatalogGrpcIT {
     @TempDir
     Path dataDir;
 
-    private ConfigurableApplicationContext context;
+    private RunningService service;
     private ManagedChannel channel;
 
     protected List<String> extraArgs() {
@@ -71,23 +68,16 @@ class CatalogGrpcIT {
     }
 
     protected void start() {
-        List<String> args = new ArrayList<>(List.of("--celluler.data-dir=" + dataDir, "--server.port=0",
-                "--server.address=127.0.0.1", "--spring.grpc.server.port=0", "--spring.grpc.server.host=127.0.0.1"));
-        args.addAll(extraArgs());
-        context = CellulerApplication.builder(CatalogServiceApplication.class, CatalogServiceApplication.NAME)
-                .run(args.toArray(String[]::new));
-        int port = context.getBean(GrpcServerLifecycle.class).getPort();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        service = RunningService.start(CatalogServiceApplication.class, CatalogServiceApplication.NAME, dataDir,
+                extraArgs());
+        channel = service.channel();
     }
 
     protected void stop() throws InterruptedException {
-        if (channel != null) {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (service != null) {
+            service.close();
+            service = null;
             channel = null;
-        }
-        if (context != null) {
-            context.close();
-            context = null;
         }
     }
 

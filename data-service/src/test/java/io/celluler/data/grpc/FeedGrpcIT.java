@@ -14,7 +14,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import com.google.protobuf.ByteString;
-import io.celluler.core.boot.CellulerApplication;
+import io.celluler.core.test.RunningService;
 import io.celluler.data.DataServiceApplication;
 import io.celluler.data.tree.Proofs;
 import io.celluler.data.tree.SignedRoots;
@@ -53,14 +53,11 @@ import io.celluler.proto.data.v1.SignedRoot;
 import io.celluler.proto.data.v1.TreeNode;
 import io.celluler.core.test.QueueObserver;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.grpc.server.lifecycle.GrpcServerLifecycle;
 
 /**
  * data-service's log feeds over real gRPC on loopback, on the embedded default (H2 file); {@link FeedPostgresIT}
@@ -72,7 +69,7 @@ class FeedGrpcIT {
     @TempDir
     Path dataDir;
 
-    private ConfigurableApplicationContext context;
+    private RunningService service;
     private ManagedChannel channel;
     private static final HexFormat HEX = HexFormat.of();
 
@@ -81,22 +78,16 @@ class FeedGrpcIT {
     }
 
     protected void start() {
-        List<String> args = new ArrayList<>(List.of("--celluler.data-dir=" + dataDir, "--server.port=0",
-                "--server.address=127.0.0.1", "--spring.grpc.server.port=0", "--spring.grpc.server.host=127.0.0.1"));
-        args.addAll(extraArgs());
-        context = CellulerApplication.builder(DataServiceApplication.class, DataServiceApplication.NAME).run(args.toArray(String[]::new));
-        int port = context.getBean(GrpcServerLifecycle.class).getPort();
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().maxInboundMessageSize(32 << 20).build();
+        service = RunningService.start(DataServiceApplication.class, DataServiceApplication.NAME, dataDir, extraArgs(),
+                32 << 20);
+        channel = service.channel();
     }
 
     protected void stop() throws InterruptedException {
-        if (channel != null) {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (service != null) {
+            service.close();
+            service = null;
             channel = null;
-        }
-        if (context != null) {
-            context.close();
-            context = null;
         }
     }
 

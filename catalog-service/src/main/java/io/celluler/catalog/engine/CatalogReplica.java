@@ -576,10 +576,6 @@ public final class CatalogReplica {
         return dropped;
     }
 
-    public HlcClock clock() {
-        return clock;
-    }
-
     // ---- helpers ------------------------------------------------------------------------------------------------
 
     static int bucket(String id) {

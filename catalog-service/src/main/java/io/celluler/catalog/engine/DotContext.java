@@ -31,14 +31,6 @@ public final class DotContext {
         fold();
     }
 
-    public static DotContext of(Dot... dots) {
-        DotContext c = new DotContext();
-        for (Dot d : dots) {
-            c.add(d);
-        }
-        return c;
-    }
-
     public boolean contains(Dot d) {
         Long upTo = compact.get(d.cell());
         return (upTo != null && d.counter() <= upTo) || cloud.contains(d);
@@ -52,11 +44,6 @@ public final class DotContext {
             m = Math.max(m, top.counter());
         }
         return m;
-    }
-
-    /** The counter every event of {@code cell} up to which is seen, 0 when none. */
-    public long contiguous(String cell) {
-        return compact.getOrDefault(cell, 0L);
     }
 
     /** The next event of {@code cell}: one above the highest seen. */
@@ -104,26 +91,6 @@ public final class DotContext {
         other.compact.forEach((cell, counter) -> compact.merge(cell, counter, Math::max));
         cloud.addAll(other.cloud);
         fold();
-    }
-
-    /** Whether every event in {@code other} is in this context. */
-    public boolean covers(DotContext other) {
-        for (Map.Entry<String, Long> e : other.compact.entrySet()) {
-            if (compact.getOrDefault(e.getKey(), 0L) < e.getValue()) {
-                // the compact part may still be covered by loose dots of ours
-                for (long n = compact.getOrDefault(e.getKey(), 0L) + 1; n <= e.getValue(); n++) {
-                    if (!cloud.contains(new Dot(e.getKey(), n))) {
-                        return false;
-                    }
-                }
-            }
-        }
-        for (Dot d : other.cloud) {
-            if (!contains(d)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Moves loose dots that continue the vector into it, and drops loose dots it already covers. */

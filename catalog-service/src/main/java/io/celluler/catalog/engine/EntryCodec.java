@@ -235,9 +235,4 @@ public final class EntryCodec {
         return new Lww<>(v.getBlob(), hlc(v.getAt(), "details.at"));
     }
 
-    /** For tests and logs: the state as readable text. */
-    public static String describe(EntryState s) {
-        return encode(s).toString();
-    }
-
 }

@@ -73,6 +73,8 @@ public class CatalogNode implements SmartLifecycle {
     private volatile CatalogReplica replica;
     private volatile long lastChangeNo;
     private long persistedSeq;
+    /** The peer rows as last written: a commit writes only those that changed. */
+    private Map<String, CatalogStore.PeerRow> persistedPeers = Map.of();
     private long trimmedAt;
     private volatile Thread writer;
     private volatile boolean running;
@@ -87,6 +89,7 @@ public class CatalogNode implements SmartLifecycle {
         this.commits = meters.counter("celluler.catalog.commits");
         this.commands = meters.counter("celluler.catalog.writes");
         meters.gauge("celluler.catalog.entries", this, n -> n.replica == null ? 0 : n.replica.entries().size());
+        meters.gauge("celluler.catalog.log.dropped", this, n -> n.replica == null ? 0 : n.replica.droppedFromLog());
     }
 
     // ---- writing ------------------------------------------------------------------------------------------------
@@ -297,12 +300,21 @@ public class CatalogNode implements SmartLifecycle {
         long lastNo = no;
         Map<Long, EntryState> newLog = new LinkedHashMap<>(r.log().tailMap(persistedSeq + 1));
         long keepFrom = r.log().isEmpty() ? r.seq() + 1 : r.log().firstKey();
+        Map<String, CatalogStore.PeerRow> peers = peerRows(r);
+        Map<String, CatalogStore.PeerRow> changedPeers = new LinkedHashMap<>();
+        peers.forEach((cell, row) -> {
+            if (!row.equals(persistedPeers.get(cell))) {
+                changedPeers.put(cell, row);
+            }
+        });
+        List<String> gonePeers = persistedPeers.keySet().stream().filter(c -> !peers.containsKey(c)).toList();
         tx.executeWithoutResult(s -> {
             store.putEntries(put.values());
             store.removeEntries(removed);
             store.appendLog(newLog, keepFrom);
             store.putReplica(r.self(), r.seq(), r.knowledge());
-            store.putPeers(r.self(), r.members(), r.acked(), r.reports());
+            store.putPeers(changedPeers);
+            store.removePeers(gonePeers);
             store.addChanges(rows);
             if (lastNo - trimmedAt >= TRIM_EVERY) {
                 store.trimChanges(lastNo - props.changeRetention() + 1);
@@ -312,8 +324,24 @@ public class CatalogNode implements SmartLifecycle {
             trimmedAt = lastNo;
         }
         persistedSeq = r.seq();
+        persistedPeers = peers;
         lastChangeNo = lastNo;
         return !rows.isEmpty();
+    }
+
+    /** Every other member's row: acknowledgement (0: none yet) and report, copied. */
+    private static Map<String, CatalogStore.PeerRow> peerRows(CatalogReplica r) {
+        Map<String, Map<String, Long>> reports = r.reports();
+        Map<String, Long> acked = r.acked();
+        Map<String, CatalogStore.PeerRow> rows = new java.util.TreeMap<>();
+        java.util.Set<String> cells = new java.util.TreeSet<>(r.members());
+        cells.addAll(reports.keySet());
+        cells.remove(r.self());
+        for (String cell : cells) {
+            rows.put(cell, new CatalogStore.PeerRow(acked.getOrDefault(cell, 0L),
+                    Map.copyOf(reports.getOrDefault(cell, Map.of()))));
+        }
+        return rows;
     }
 
     // ---- lifecycle ----------------------------------------------------------------------------------------------
@@ -323,6 +351,7 @@ public class CatalogNode implements SmartLifecycle {
         CatalogReplica fresh = new CatalogReplica(l.cellId(), props.maxClockDriftMs(), props.maxLogChanges());
         fresh.restore(l.entries(), l.seq(), l.knowledge(), l.log(), l.acked(), l.reports(), System.currentTimeMillis());
         persistedSeq = l.seq();
+        persistedPeers = peerRows(fresh);
         lastChangeNo = l.lastChangeNo();
         trimmedAt = lastChangeNo;
         replica = fresh;

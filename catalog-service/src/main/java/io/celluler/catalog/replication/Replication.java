@@ -95,15 +95,22 @@ public class Replication implements SmartLifecycle {
 
     // ---- gossip -------------------------------------------------------------------------------------------------
 
-    private void gossipPass() {
+    /** The live catalog peers, or null while this replica or network-service is not ready. */
+    private List<String> livePeers() {
         if (!node.ready()) {
-            return;
+            return null;
         }
-        List<String> peers;
         try {
-            peers = network.peers();
+            return network.peers();
         } catch (StatusRuntimeException e) {
-            return; // network-service not reachable now
+            return null; // network-service not reachable now
+        }
+    }
+
+    private void gossipPass() {
+        List<String> peers = livePeers();
+        if (peers == null) {
+            return;
         }
         List<String> unknown = node.read(r -> peers.stream().filter(p -> !r.members().contains(p)).toList());
         if (!unknown.isEmpty()) {
@@ -147,7 +154,7 @@ public class Replication implements SmartLifecycle {
                 r.onAck(peer, known);
                 return null;
             });
-            return last > 0 && last < b.originSeq() && known.getOrDefault(node.read(CatalogReplica::self), 0L) >= last;
+            return last > 0 && last < b.originSeq() && known.getOrDefault(b.origin(), 0L) >= last;
         } catch (StatusRuntimeException e) {
             log.debug("catalog gossip to {}: {}", peer, e.getStatus());
             return false;
@@ -174,16 +181,8 @@ public class Replication implements SmartLifecycle {
     // ---- anti-entropy -------------------------------------------------------------------------------------------
 
     private void antiEntropyPass() {
-        if (!node.ready()) {
-            return;
-        }
-        List<String> peers;
-        try {
-            peers = network.peers();
-        } catch (StatusRuntimeException e) {
-            return;
-        }
-        if (!peers.isEmpty()) {
+        List<String> peers = livePeers();
+        if (peers != null && !peers.isEmpty()) {
             round(peers.get(Math.floorMod(nextPeer.getAndIncrement(), peers.size())));
         }
     }

@@ -115,28 +115,30 @@ public class CatalogStore {
         }
     }
 
-    /** Writes every member but {@code self}: its acknowledgement and report (the members outlive a restart). */
-    public void putPeers(String self, Collection<String> members, Map<String, Long> acked,
-            Map<String, Map<String, Long>> reports) {
-        List<Object[]> ids = new ArrayList<>();
-        List<Object[]> rows = new ArrayList<>();
-        TreeMap<String, Long> all = new TreeMap<>();
-        members.forEach(c -> all.put(c, 0L));
-        reports.keySet().forEach(c -> all.put(c, 0L));
-        all.remove(self);
-        all.putAll(acked);
-        all.forEach((cell, a) -> {
-            ids.add(new Object[] {cell});
-            rows.add(new Object[] {cell, a, bytes(new DotContext(reports.getOrDefault(cell, Map.of()), List.of()))});
-        });
-        if (!ids.isEmpty()) {
-            jdbc.batchUpdate("DELETE FROM catalog_peer WHERE cell_id = ?", ids);
-            jdbc.batchUpdate("INSERT INTO catalog_peer (cell_id, acked, report) VALUES (?, ?, ?)", rows);
-        }
+    /** What is kept of another cell: the last of this cell's changes it acknowledged, its last reported knowledge. */
+    public record PeerRow(long acked, Map<String, Long> report) {
     }
 
-    public void removePeer(String cell) {
-        jdbc.update("DELETE FROM catalog_peer WHERE cell_id = ?", cell);
+    /** Writes (or replaces) the rows of other cells (every member is kept: members outlive a restart). */
+    public void putPeers(Map<String, PeerRow> peers) {
+        if (peers.isEmpty()) {
+            return;
+        }
+        List<Object[]> ids = new ArrayList<>();
+        List<Object[]> rows = new ArrayList<>();
+        peers.forEach((cell, p) -> {
+            ids.add(new Object[] {cell});
+            rows.add(new Object[] {cell, p.acked(), bytes(new DotContext(p.report(), List.of()))});
+        });
+        jdbc.batchUpdate("DELETE FROM catalog_peer WHERE cell_id = ?", ids);
+        jdbc.batchUpdate("INSERT INTO catalog_peer (cell_id, acked, report) VALUES (?, ?, ?)", rows);
+    }
+
+    public void removePeers(Collection<String> cells) {
+        if (!cells.isEmpty()) {
+            jdbc.batchUpdate("DELETE FROM catalog_peer WHERE cell_id = ?", cells.stream().map(c -> new Object[] {c})
+                    .toList());
+        }
     }
 
     public void addChanges(List<ChangeRow> changes) {

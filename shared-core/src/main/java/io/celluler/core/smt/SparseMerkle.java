@@ -44,6 +44,11 @@ public final class SparseMerkle {
         return EMPTY[depth].clone();
     }
 
+    /** Whether {@code hash} is the hash of an empty subtree whose top is at depth {@code depth}. */
+    public static boolean isEmpty(byte[] hash, int depth) {
+        return Arrays.equals(hash, EMPTY[depth]);
+    }
+
     /** A key's path: SHA-256 of the namespace, a zero byte, the key. */
     public static byte[] path(String namespace, byte[] key) {
         MessageDigest md = Sha256.newDigest();

@@ -51,9 +51,6 @@ public final class SparseMerkleTree {
             nodes.putIfAbsent(ByteBuffer.wrap(node.hash()), node);
         }
 
-        public int size() {
-            return nodes.size();
-        }
     }
 
     private final NodeStore store;
@@ -87,7 +84,7 @@ public final class SparseMerkleTree {
         if (changes.isEmpty()) {
             return hash;
         }
-        if (isEmpty(hash, depth)) {
+        if (SparseMerkle.isEmpty(hash, depth)) {
             return build(depth, writes(changes));
         }
         Node n = node(hash);
@@ -148,8 +145,8 @@ public final class SparseMerkleTree {
 
     /** The node at {@code depth} over two children; a lone leaf beside an empty subtree rises in its place. */
     private byte[] join(int depth, byte[] left, byte[] right) {
-        boolean leftEmpty = isEmpty(left, depth + 1);
-        boolean rightEmpty = isEmpty(right, depth + 1);
+        boolean leftEmpty = SparseMerkle.isEmpty(left, depth + 1);
+        boolean rightEmpty = SparseMerkle.isEmpty(right, depth + 1);
         if (leftEmpty && rightEmpty) {
             return SparseMerkle.empty(depth);
         }
@@ -168,7 +165,7 @@ public final class SparseMerkleTree {
     public byte[] get(byte[] root, byte[] path) {
         byte[] h = root;
         for (int depth = 0; ; depth++) {
-            if (isEmpty(h, depth)) {
+            if (SparseMerkle.isEmpty(h, depth)) {
                 return null;
             }
             Node n = node(h);
@@ -185,7 +182,7 @@ public final class SparseMerkleTree {
         List<byte[]> siblings = new ArrayList<>();
         byte[] h = root;
         for (int depth = 0; ; depth++) {
-            if (isEmpty(h, depth)) {
+            if (SparseMerkle.isEmpty(h, depth)) {
                 return proof(path, depth, null, null, null, siblings);
             }
             Node n = node(h);
@@ -214,17 +211,5 @@ public final class SparseMerkleTree {
             throw new IllegalStateException("node " + io.celluler.core.hash.Sha256.hex(hash) + " is not in the store");
         }
         return n;
-    }
-
-    private static boolean isEmpty(byte[] hash, int depth) {
-        return Arrays.equals(hash, EMPTIES[depth]);
-    }
-
-    private static final byte[][] EMPTIES = new byte[SparseMerkle.DEPTH + 1][];
-
-    static {
-        for (int d = 0; d <= SparseMerkle.DEPTH; d++) {
-            EMPTIES[d] = SparseMerkle.empty(d);
-        }
     }
 }

@@ -232,8 +232,10 @@ class CatalogNetworkIT {
         await("the tombstone is collected on every cell", 90, () -> cats.stream()
                 .allMatch(c -> sync(c).getTombstoneCount() == 0));
         assertThat(converged(cats)).isTrue();
-        // an anti-entropy round on request finds nothing left to repair
-        var round = catalog(a).runAntiEntropy(RunAntiEntropyRequest.getDefaultInstance());
+        // an anti-entropy round on request with each other cell finds nothing left to repair (the cells are named:
+        // network-service's live-peer list can lag a just-healed cell by a moment)
+        var round = catalog(a).runAntiEntropy(RunAntiEntropyRequest.newBuilder().addAllCellIds(ids.subList(1, CELLS))
+                .build());
         assertThat(round.getResultsList()).hasSize(d).allSatisfy(r -> {
             assertThat(r.getError()).isEmpty();
             assertThat(r.getInSync()).isTrue();

@@ -205,6 +205,12 @@ public final class Cell implements AutoCloseable {
             // catalog gossip and anti-entropy go through this cell's network-service
             args.add("--celluler.catalog.replication.network-address=" + networkService);
         }
+        if (s.name().equals("state-service") && (o.services().isEmpty() || o.services().contains("consensus-service"))) {
+            // the state machine applies this cell's committed blocks
+            args.add("--celluler.state.consensus-address=" + o.bindAddress() + ":" + CellService.ALL.stream()
+                    .filter(x -> x.name().equals("consensus-service")).findFirst().orElseThrow()
+                    .grpcPort(o.cellIndex()));
+        }
         if (s.name().equals("network-service")) {
             args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));
             args.add("--celluler.network.p2p-host=" + o.bindAddress());

@@ -1,7 +1,10 @@
 package io.celluler.state.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import io.celluler.core.boot.ServiceDataDir;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -11,9 +14,21 @@ import org.springframework.validation.annotation.Validated;
  * state-service settings ({@code celluler.state.*}), validated at start-up: a bad value stops the service with a
  * message naming the key.
  *
- * @param dataDir where this service keeps its state (created at start-up)
+ * @param dataDir          where this service keeps its state (created at start-up)
+ * @param consensusAddress host:port of this cell's consensus-service (gRPC), whose committed blocks the state
+ *                         machine applies; blank: nothing is applied (reads answer the state as stored)
+ * @param maxBatchBlocks   blocks applied and committed in one database transaction at most (group commit while
+ *                         catching up; one block at a time when they come one by one)
+ * @param nodeCacheEntries tree nodes kept in memory (they never change, so the cache needs no invalidation)
+ * @param retryBackoffMax  longest wait before following consensus-service again after a failure (waits double from
+ *                         100 ms up to this)
  */
 @Validated
 @ConfigurationProperties("celluler.state")
-public record StateProperties(@NotNull Path dataDir) implements ServiceDataDir {
+public record StateProperties(@NotNull Path dataDir, String consensusAddress, @Min(1) @Max(4096) int maxBatchBlocks,
+        @Min(1_000) long nodeCacheEntries, @NotNull Duration retryBackoffMax) implements ServiceDataDir {
+
+    public boolean following() {
+        return consensusAddress != null && !consensusAddress.isBlank();
+    }
 }

@@ -47,15 +47,27 @@ public final class StateMachine {
     public record Outcome(String txId, boolean applied, String failure, List<Write> writes) {
     }
 
-    /** One height applied: its root, each state transaction's outcome, every write in order. */
-    public record Applied(long height, byte[] root, List<Outcome> outcomes, List<Write> writes) {
+    /**
+     * What one height did to one key, once per key: its value hash after the block (null: absent), the transaction
+     * that wrote it last, and whether the key came into being or went away (for namespace sizes).
+     */
+    public record KeyChange(String namespace, String key, byte[] valueHash, String txId, boolean created,
+            boolean removed) {
+    }
+
+    /**
+     * One height applied: its root, each state transaction's outcome, every write in order, and per key written
+     * its net change (a delete of an absent key is none).
+     */
+    public record Applied(long height, byte[] root, List<Outcome> outcomes, List<Write> writes,
+            List<KeyChange> changes) {
     }
 
     /** Values by their SHA-256. */
     public interface ValueStore {
-        byte[] get(byte[] hash);
+        byte[] value(byte[] hash);
 
-        void put(byte[] hash, byte[] value);
+        void putValue(byte[] hash, byte[] value);
     }
 
     /** A value store in memory. */
@@ -63,12 +75,12 @@ public final class StateMachine {
         private final Map<ByteBuffer, byte[]> values = new HashMap<>();
 
         @Override
-        public byte[] get(byte[] hash) {
+        public byte[] value(byte[] hash) {
             return values.get(ByteBuffer.wrap(hash));
         }
 
         @Override
-        public void put(byte[] hash, byte[] value) {
+        public void putValue(byte[] hash, byte[] value) {
             values.putIfAbsent(ByteBuffer.wrap(hash), value);
         }
     }
@@ -103,7 +115,7 @@ public final class StateMachine {
         if (blockHeight != height + 1) {
             throw new IllegalStateException("the next height is " + (height + 1) + ", not " + blockHeight);
         }
-        Map<ByteBuffer, Write> pending = new LinkedHashMap<>();
+        Map<ByteBuffer, Pending> pending = new LinkedHashMap<>();
         List<Outcome> outcomes = new ArrayList<>();
         List<Write> all = new ArrayList<>();
         for (Tx tx : txs) {
@@ -114,22 +126,31 @@ public final class StateMachine {
             outcomes.add(o);
             all.addAll(o.writes());
         }
-        TreeMap<ByteBuffer, byte[]> changes = new TreeMap<>();
-        pending.forEach((path, w) -> {
-            if (w.value() == null) {
-                changes.put(path, null);
-            } else {
-                byte[] h = SparseMerkle.valueHash(w.value());
-                values.put(h, w.value());
-                changes.put(path, h);
+        TreeMap<ByteBuffer, byte[]> updates = new TreeMap<>();
+        List<KeyChange> changes = new ArrayList<>();
+        pending.forEach((path, p) -> {
+            Write w = p.write();
+            byte[] before = tree.get(root, path.array());
+            byte[] after = null;
+            if (w.value() != null) {
+                after = SparseMerkle.valueHash(w.value());
+                values.putValue(after, w.value());
+            }
+            updates.put(path, after);
+            if (before != null || after != null) {
+                changes.add(new KeyChange(w.namespace(), w.key(), after, p.txId(), before == null, after == null));
             }
         });
-        root = tree.update(root, changes);
+        root = tree.update(root, updates);
         height = blockHeight;
-        return new Applied(height, root.clone(), outcomes, all);
+        return new Applied(height, root.clone(), outcomes, all, changes);
     }
 
-    private Outcome applyOne(Tx tx, Map<ByteBuffer, Write> pending) {
+    /** A key's latest write in the block being applied, and the transaction that made it. */
+    private record Pending(Write write, String txId) {
+    }
+
+    private Outcome applyOne(Tx tx, Map<ByteBuffer, Pending> pending) {
         StateTransaction t;
         try {
             t = StateTransaction.parseFrom(tx.payload());
@@ -151,7 +172,7 @@ public final class StateMachine {
         }
         for (Write w : writes) {
             pending.put(ByteBuffer.wrap(SparseMerkle.path(w.namespace(), w.key().getBytes(StandardCharsets.UTF_8))),
-                    w);
+                    new Pending(w, tx.id()));
         }
         return new Outcome(tx.id(), true, "", List.copyOf(writes));
     }
@@ -186,7 +207,8 @@ public final class StateMachine {
         return null;
     }
 
-    private String compareAndSet(StateTransaction.CompareAndSet c, Map<ByteBuffer, Write> pending, List<Write> writes) {
+    private String compareAndSet(StateTransaction.CompareAndSet c, Map<ByteBuffer, Pending> pending,
+            List<Write> writes) {
         String p = userKey(c.getNamespace(), c.getKey());
         if (p != null) {
             return p;
@@ -245,11 +267,11 @@ public final class StateMachine {
     }
 
     /** The value hash of a key as the block so far left it. */
-    private byte[] currentValueHash(String namespace, String key, Map<ByteBuffer, Write> pending) {
+    private byte[] currentValueHash(String namespace, String key, Map<ByteBuffer, Pending> pending) {
         byte[] path = SparseMerkle.path(namespace, key.getBytes(StandardCharsets.UTF_8));
-        Write w = pending.get(ByteBuffer.wrap(path));
-        if (w != null) {
-            return w.value() == null ? null : SparseMerkle.valueHash(w.value());
+        Pending p = pending.get(ByteBuffer.wrap(path));
+        if (p != null) {
+            return p.write().value() == null ? null : SparseMerkle.valueHash(p.write().value());
         }
         return tree.get(root, path);
     }
@@ -257,7 +279,7 @@ public final class StateMachine {
     /** The value of a key in the state of {@code atRoot} (a kept height's root), null when absent. */
     public byte[] value(byte[] atRoot, String namespace, String key) {
         byte[] h = tree.get(atRoot, SparseMerkle.path(namespace, key.getBytes(StandardCharsets.UTF_8)));
-        return h == null ? null : values.get(h);
+        return h == null ? null : values.value(h);
     }
 
     /** The proof of a key's value (or absence) in the state of {@code atRoot}. */

@@ -1,0 +1,218 @@
+package io.celluler.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+import com.google.protobuf.ByteString;
+import io.celluler.cli.cell.CellService;
+import io.celluler.core.smt.StateProofs;
+import io.celluler.proto.consensus.v1.ConsensusServiceGrpc;
+import io.celluler.proto.consensus.v1.SubmitTransactionRequest;
+import io.celluler.proto.consensus.v1.Transaction;
+import io.celluler.proto.state.v1.GetStateRootRequest;
+import io.celluler.proto.state.v1.GetStatusRequest;
+import io.celluler.proto.state.v1.GetValueRequest;
+import io.celluler.proto.state.v1.GetValueResponse;
+import io.celluler.proto.state.v1.StateServiceGrpc;
+import io.celluler.proto.state.v1.StateTransaction;
+import io.celluler.proto.state.v1.StateTransaction.Mutation;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 8 "done when", real processes on loopback: four cells ({@code celluler up --cells 4}: network-, consensus-
+ * and state-service each) apply the same committed blocks and have equal state roots at every height; a proof from
+ * one cell verifies against another cell's root. A fifth state-service in a process of its own (as a per-service
+ * deployment runs it) follows cell 0's consensus-service; it is killed with SIGKILL while blocks are being applied,
+ * restarted, and resumes: every height it had reported applied is still there with the same root, and it reaches the
+ * others with the same roots at every height.
+ */
+class StateNetworkIT {
+
+    static final int FIRST = 35;
+    static final int CELLS = 4;
+    /** The stand-alone state-service's cell index (its ports). */
+    static final int ALONE = FIRST + CELLS;
+    static final CellService CONSENSUS = service("consensus-service");
+    static final CellService STATE = service("state-service");
+
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    Path dataDir;
+
+    final List<ManagedChannel> channels = new ArrayList<>();
+    final List<Process> processes = new ArrayList<>();
+
+    static CellService service(String name) {
+        return CellService.ALL.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        channels.forEach(ManagedChannel::shutdownNow);
+        for (Process p : processes) {
+            p.destroy();
+        }
+        for (Process p : processes) {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    static void await(String what, long seconds, BooleanSupplier condition) {
+        org.awaitility.Awaitility.await(what).atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions().until(condition::getAsBoolean);
+    }
+
+    ManagedChannel channel(int port) {
+        ManagedChannel c = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        channels.add(c);
+        return c;
+    }
+
+    static StateServiceGrpc.StateServiceBlockingStub state(ManagedChannel c) {
+        return StateServiceGrpc.newBlockingStub(c).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    static long applied(ManagedChannel c) {
+        return state(c).getStatus(GetStatusRequest.getDefaultInstance()).getAppliedHeight();
+    }
+
+    static String root(ManagedChannel c, long height) {
+        return state(c).getStateRoot(GetStateRootRequest.newBuilder().setHeight(height).build()).getStateRoot().getRoot();
+    }
+
+    static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    Process startAlone(Path jar, Path dir) throws Exception {
+        List<String> cmd = List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cell", String.valueOf(ALONE),
+                "--services", "state-service", "--data-dir", dir.toString(), "--set",
+                "celluler.state.consensus-address=127.0.0.1:" + CONSENSUS.grpcPort(FIRST));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        processes.add(p);
+        assertThat(UpOutput.untilUp(p)).contains("Press Ctrl-C");
+        return p;
+    }
+
+    /** A random state transaction: a put, a batch of puts and deletes, or a compare-and-set that may miss. */
+    static Transaction randomTx(Random r, int n) {
+        String ns = "ns" + r.nextInt(3);
+        StateTransaction t = switch (r.nextInt(3)) {
+            case 0 -> StateTransaction.newBuilder().setPutValue(Mutation.newBuilder().setNamespace(ns)
+                    .setKey("k" + r.nextInt(200)).setValue(ByteString.copyFromUtf8("v" + n))).build();
+            case 1 -> {
+                StateTransaction.Batch.Builder b = StateTransaction.Batch.newBuilder();
+                for (int i = 0; i < 5; i++) {
+                    b.addMutations(Mutation.newBuilder().setNamespace(ns).setKey("k" + r.nextInt(200))
+                            .setValue(ByteString.copyFromUtf8("b" + n + "." + i)).setDeleteKey(i == 4));
+                }
+                yield StateTransaction.newBuilder().setBatch(b).build();
+            }
+            default -> StateTransaction.newBuilder().setCompareAndSet(StateTransaction.CompareAndSet.newBuilder()
+                    .setNamespace(ns).setKey("k" + r.nextInt(200)).setNewValue(ByteString.copyFromUtf8("c" + n)))
+                    .build();
+        };
+        return Transaction.newBuilder().setPayloadType("celluler.state.v1.StateTransaction")
+                .setPayload(t.toByteString()).setNonce(n).build();
+    }
+
+    @Test
+    void fourCellsHaveEqualRootsAndAKilledStateServiceResumesLosingNothing() throws Exception {
+        Path jar = Path.of("target/celluler-cli-exec.jar");
+        assertThat(jar).as("the packaged command (mvn package builds it before the integration tests)").exists();
+        Process network = new ProcessBuilder(List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cells",
+                String.valueOf(CELLS), "--cell", String.valueOf(FIRST), "--services",
+                "network-service,consensus-service,state-service", "--data-dir", dataDir.resolve("net").toString()))
+                .redirectErrorStream(true).start();
+        processes.add(network);
+        assertThat(UpOutput.untilUp(network)).contains("Network of 4 cells up");
+        List<ManagedChannel> consensus = new ArrayList<>();
+        List<ManagedChannel> states = new ArrayList<>();
+        for (int k = 0; k < CELLS; k++) {
+            consensus.add(channel(CONSENSUS.grpcPort(FIRST + k)));
+            states.add(channel(STATE.grpcPort(FIRST + k)));
+        }
+        await("four validators committing", 120, () -> {
+            for (ManagedChannel c : consensus) {
+                if (ConsensusServiceGrpc.newBlockingStub(c).withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .getStatus(io.celluler.proto.consensus.v1.GetStatusRequest.getDefaultInstance())
+                        .getCommittedHeight() < 1) {
+                    return false;
+                }
+            }
+            return true;
+        });
+
+        // a state-service of cell 0's consensus in a process of its own
+        Path aloneDir = dataDir.resolve("alone");
+        Process alone = startAlone(jar, aloneDir);
+        ManagedChannel aloneState = channel(STATE.grpcPort(ALONE));
+
+        // transactions through every cell, from a background thread, while the lone state-service is killed
+        int total = 240;
+        AtomicInteger sent = new AtomicInteger();
+        Thread submitter = Thread.ofPlatform().start(() -> {
+            Random r = new Random(8);
+            for (int n = 0; n < total; n++) {
+                ConsensusServiceGrpc.newBlockingStub(consensus.get(n % CELLS)).withDeadlineAfter(30, TimeUnit.SECONDS)
+                        .submitTransaction(SubmitTransactionRequest.newBuilder().setTransaction(randomTx(r, n)).build());
+                sent.incrementAndGet();
+            }
+        });
+        await("the lone state-service applying", 120, () -> applied(aloneState) >= 5 && sent.get() >= total / 3);
+        long acknowledged = applied(aloneState);
+        String acknowledgedRoot = root(aloneState, acknowledged);
+        alone.destroyForcibly(); // SIGKILL, mid-stream
+        assertThat(alone.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        System.out.printf("STATE lone state-service killed at applied height %d with %d of %d transactions sent%n",
+                acknowledged, sent.get(), total);
+        submitter.join(TimeUnit.MINUTES.toMillis(5));
+        assertThat(sent.get()).isEqualTo(total);
+
+        startAlone(jar, aloneDir);
+        assertThat(root(aloneState, acknowledged)).as("acknowledged before the kill, kept").isEqualTo(acknowledgedRoot);
+
+        // every cell reaches consensus' height; equal roots everywhere at every height
+        long head = ConsensusServiceGrpc.newBlockingStub(consensus.get(0)).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .getStatus(io.celluler.proto.consensus.v1.GetStatusRequest.getDefaultInstance()).getCommittedHeight();
+        List<ManagedChannel> all = new ArrayList<>(states);
+        all.add(aloneState);
+        await("every state-service at height " + head, 180, () -> all.stream().allMatch(c -> applied(c) >= head));
+        for (long h = 1; h <= head; h++) {
+            String expected = root(states.get(0), h);
+            for (int k = 1; k < all.size(); k++) {
+                assertThat(root(all.get(k), h)).as("root at height %d on state-service %d", h, k).isEqualTo(expected);
+            }
+        }
+        java.util.regex.Matcher started = java.util.regex.Pattern.compile("state: applied height (\\d+) root")
+                .matcher(Files.readString(aloneDir.resolve("logs/cell.log")));
+        long resumedAt = -1;
+        while (started.find()) {
+            resumedAt = Long.parseLong(started.group(1)); // the last start's
+        }
+        assertThat(resumedAt).as("the restart resumed from what was committed, nothing acknowledged lost")
+                .isGreaterThanOrEqualTo(acknowledged);
+        System.out.printf("STATE the restarted state-service resumed at height %d%n", resumedAt);
+
+        // a proof from cell 1 verifies against cell 3's root at that height
+        GetValueResponse v = state(states.get(1)).getValue(GetValueRequest.newBuilder().setNamespace("ns0")
+                .setKey("k1").setHeight(head).setIncludeProof(true).build());
+        assertThat(v.getProof().getRoot()).isEqualTo(root(states.get(3), head));
+        assertThat(StateProofs.verify(v.getProof(), "ns0", "k1")).isTrue();
+        System.out.printf("STATE %d heights, equal roots on 4 cells and the restarted lone state-service%n", head);
+    }
+}

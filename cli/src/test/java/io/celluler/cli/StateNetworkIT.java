@@ -18,7 +18,11 @@ import io.celluler.core.smt.StateProofs;
 import io.celluler.proto.consensus.v1.ConsensusServiceGrpc;
 import io.celluler.proto.consensus.v1.SubmitTransactionRequest;
 import io.celluler.proto.consensus.v1.Transaction;
+import io.celluler.proto.state.v1.CompareRootsRequest;
+import io.celluler.proto.state.v1.CompareRootsResponse;
 import io.celluler.proto.state.v1.GetStateRootRequest;
+import io.celluler.proto.state.v1.GetStatusResponse;
+import io.celluler.proto.state.v1.PeerRoot;
 import io.celluler.proto.state.v1.GetStatusRequest;
 import io.celluler.proto.state.v1.GetValueRequest;
 import io.celluler.proto.state.v1.GetValueResponse;
@@ -37,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * one cell verifies against another cell's root. A fifth state-service in a process of its own (as a per-service
  * deployment runs it) follows cell 0's consensus-service; it is killed with SIGKILL while blocks are being applied,
  * restarted, and resumes: every height it had reported applied is still there with the same root, and it reaches the
- * others with the same roots at every height.
+ * others with the same roots at every height. The cells compare roots and agree; a cell whose stored root was
+ * altered is found diverged, and the alarm is raised.
  */
 class StateNetworkIT {
 
@@ -47,6 +52,7 @@ class StateNetworkIT {
     static final int ALONE = FIRST + CELLS;
     static final CellService CONSENSUS = service("consensus-service");
     static final CellService STATE = service("state-service");
+    static final String SERVICES = "network-service,consensus-service,state-service";
 
     @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path dataDir;
@@ -135,11 +141,22 @@ class StateNetworkIT {
         Path jar = Path.of("target/celluler-cli-exec.jar");
         assertThat(jar).as("the packaged command (mvn package builds it before the integration tests)").exists();
         Process network = new ProcessBuilder(List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cells",
-                String.valueOf(CELLS), "--cell", String.valueOf(FIRST), "--services",
-                "network-service,consensus-service,state-service", "--data-dir", dataDir.resolve("net").toString()))
+                String.valueOf(CELLS), "--cell", String.valueOf(FIRST), "--services", SERVICES, "--data-dir",
+                dataDir.resolve("net").toString(), "--set", "celluler.state.compare-interval=1s"))
                 .redirectErrorStream(true).start();
         processes.add(network);
-        assertThat(UpOutput.untilUp(network)).contains("Network of 4 cells up");
+        String output = UpOutput.untilUp(network);
+        assertThat(output).contains("Network of 4 cells up");
+        java.util.regex.Matcher rows = java.util.regex.Pattern.compile(
+                "^\\s+(\\d)\\s+(\\d+)\\s+\\S+\\s+\\S+\\s+([0-9a-f]{64})$", java.util.regex.Pattern.MULTILINE)
+                .matcher(output);
+        List<Long> pids = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        while (rows.find()) {
+            pids.add(Long.parseLong(rows.group(2)));
+            ids.add(rows.group(3));
+        }
+        assertThat(ids).hasSize(CELLS);
         List<ManagedChannel> consensus = new ArrayList<>();
         List<ManagedChannel> states = new ArrayList<>();
         for (int k = 0; k < CELLS; k++) {
@@ -214,5 +231,50 @@ class StateNetworkIT {
         assertThat(v.getProof().getRoot()).isEqualTo(root(states.get(3), head));
         assertThat(StateProofs.verify(v.getProof(), "ns0", "k1")).isTrue();
         System.out.printf("STATE %d heights, equal roots on 4 cells and the restarted lone state-service%n", head);
+
+        // the cells compare roots and agree
+        CompareRootsResponse agree = state(states.get(0)).compareRoots(CompareRootsRequest.newBuilder().setHeight(head)
+                .build());
+        assertThat(agree.getPeersList()).extracting(PeerRoot::getCellId).containsExactlyInAnyOrderElementsOf(
+                ids.subList(1, CELLS));
+        assertThat(agree.getPeersList()).allSatisfy(p -> assertThat(p.getMatches()).as(p.toString()).isTrue());
+        assertThat(agree.getDiverged()).isFalse();
+
+        // cell 3's stored root at the head is altered (its process killed, its database changed, started again):
+        // the comparison finds the divergence, and the periodic one raises it in cell 0's status
+        ProcessHandle.of(pids.get(3)).orElseThrow().destroyForcibly();
+        await("cell 3 gone", 30, () -> !ProcessHandle.of(pids.get(3)).map(ProcessHandle::isAlive).orElse(false));
+        Path cell3 = dataDir.resolve("net/cell-3");
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:h2:file:"
+                + cell3.resolve("state-service/db/state") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE", "sa", "");
+                java.sql.PreparedStatement update = db.prepareStatement("UPDATE state_height SET root = ? WHERE height = ?")) {
+            update.setBytes(1, new byte[32]);
+            update.setLong(2, head);
+            assertThat(update.executeUpdate()).isEqualTo(1);
+        }
+        Process restarted = new ProcessBuilder(List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cell",
+                String.valueOf(FIRST + 3), "--data-dir", cell3.toString(), "--services", SERVICES, "--seeds",
+                "127.0.0.1:" + (io.celluler.cli.cell.Cell.P2P_PORT + CellService.offset(FIRST)), "--set",
+                "celluler.consensus.genesis-file=" + dataDir.resolve("net/genesis.json").toAbsolutePath(), "--set",
+                "celluler.state.compare-interval=1s"))
+                .redirectErrorStream(true).redirectOutput(cell3.resolve("restart.log").toFile()).start();
+        processes.add(restarted);
+        await("cell 3 answering about height " + head, 180, () -> {
+            PeerRoot p = state(states.get(0)).compareRoots(CompareRootsRequest.newBuilder().setHeight(head)
+                    .addCellIds(ids.get(3)).build()).getPeers(0);
+            return !p.getRoot().isEmpty();
+        });
+        CompareRootsResponse split = state(states.get(0)).compareRoots(CompareRootsRequest.newBuilder().setHeight(head)
+                .build());
+        assertThat(split.getDiverged()).isTrue();
+        assertThat(split.getPeersList()).filteredOn(p -> !p.getMatches()).singleElement().satisfies(p -> {
+            assertThat(p.getCellId()).isEqualTo(ids.get(3));
+            assertThat(p.getRoot()).isEqualTo("00".repeat(32));
+        });
+        GetStatusResponse alarmed = state(states.get(0)).getStatus(GetStatusRequest.getDefaultInstance());
+        assertThat(alarmed.getDiverged()).isTrue();
+        assertThat(alarmed.getDivergedHeight()).isEqualTo(head);
+        assertThat(Files.readString(dataDir.resolve("net/cell-0/logs/cell.log")))
+                .contains("ALARM state root divergence at height " + head);
     }
 }

@@ -211,6 +211,10 @@ public final class Cell implements AutoCloseable {
                     .filter(x -> x.name().equals("consensus-service")).findFirst().orElseThrow()
                     .grpcPort(o.cellIndex()));
         }
+        if (s.name().equals("state-service") && (o.services().isEmpty() || o.services().contains("network-service"))) {
+            // state roots are compared with other cells through this cell's network-service
+            args.add("--celluler.state.network-address=" + networkService);
+        }
         if (s.name().equals("network-service")) {
             args.add("--celluler.network.p2p-port=" + (P2P_PORT + CellService.offset(o.cellIndex())));
             args.add("--celluler.network.p2p-host=" + o.bindAddress());

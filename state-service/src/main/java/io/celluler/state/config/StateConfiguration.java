@@ -5,7 +5,11 @@ import java.sql.SQLException;
 
 import javax.sql.DataSource;
 
+import io.celluler.core.peer.PeerNetwork;
+import io.celluler.proto.state.v1.StatePeerRequest;
+import io.celluler.proto.state.v1.StatePeerResponse;
 import io.celluler.state.grpc.StateGrpcService;
+import io.celluler.state.replication.RootComparison;
 import io.celluler.state.node.StateNode;
 import io.celluler.state.store.StateStore;
 import io.celluler.state.store.TreeStore;
@@ -35,11 +39,20 @@ class StateConfiguration {
     }
 
     @Bean
-    StateGrpcService stateGrpcService(StateNode node, DataSource dataSource) throws SQLException {
+    RootComparison rootComparison(StateNode node, StateProperties props, MeterRegistry meters) {
+        PeerNetwork<StatePeerRequest, StatePeerResponse> network = props.networked()
+                ? new PeerNetwork<>(props.networkAddress(), props.callTimeout(), RootComparison.TOPIC,
+                        RootComparison.CAPABILITY, StatePeerRequest.parser(), StatePeerResponse.parser())
+                : null;
+        return new RootComparison(node, network, props.compareInterval(), meters);
+    }
+
+    @Bean
+    StateGrpcService stateGrpcService(StateNode node, RootComparison roots, DataSource dataSource) throws SQLException {
         String product;
         try (Connection c = dataSource.getConnection()) {
             product = c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT);
         }
-        return new StateGrpcService(node, product.contains("postgres") ? "postgresql" : "h2");
+        return new StateGrpcService(node, roots, product.contains("postgres") ? "postgresql" : "h2");
     }
 }

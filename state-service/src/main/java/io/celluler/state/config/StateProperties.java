@@ -22,13 +22,22 @@ import org.springframework.validation.annotation.Validated;
  * @param nodeCacheEntries tree nodes kept in memory (they never change, so the cache needs no invalidation)
  * @param retryBackoffMax  longest wait before following consensus-service again after a failure (waits double from
  *                         100 ms up to this)
+ * @param networkAddress   host:port of this cell's network-service (gRPC), through which cells compare state roots;
+ *                         blank: this cell compares with no one
+ * @param compareInterval  time between two comparisons of the latest applied height's root with every other cell's
+ * @param callTimeout      how long one question to another cell may take
  */
 @Validated
 @ConfigurationProperties("celluler.state")
 public record StateProperties(@NotNull Path dataDir, String consensusAddress, @Min(1) @Max(4096) int maxBatchBlocks,
-        @Min(1_000) long nodeCacheEntries, @NotNull Duration retryBackoffMax) implements ServiceDataDir {
+        @Min(1_000) long nodeCacheEntries, @NotNull Duration retryBackoffMax, String networkAddress,
+        @NotNull Duration compareInterval, @NotNull Duration callTimeout) implements ServiceDataDir {
 
     public boolean following() {
         return consensusAddress != null && !consensusAddress.isBlank();
+    }
+
+    public boolean networked() {
+        return networkAddress != null && !networkAddress.isBlank();
     }
 }

@@ -12,6 +12,8 @@ import io.celluler.core.grpc.GrpcErrors;
 import io.celluler.core.grpc.LiveStream;
 import io.celluler.core.hash.Sha256;
 import io.celluler.core.smt.StateProofs;
+import io.celluler.proto.state.v1.CompareRootsRequest;
+import io.celluler.proto.state.v1.CompareRootsResponse;
 import io.celluler.proto.state.v1.GetKeyHistoryRequest;
 import io.celluler.proto.state.v1.GetKeyHistoryResponse;
 import io.celluler.proto.state.v1.GetStateRootRequest;
@@ -32,6 +34,7 @@ import io.celluler.proto.state.v1.StreamAppliedHeightsRequest;
 import io.celluler.proto.state.v1.StreamAppliedHeightsResponse;
 import io.celluler.state.engine.StateMachine;
 import io.celluler.state.node.StateNode;
+import io.celluler.state.replication.RootComparison;
 import io.celluler.state.store.StateStore;
 import io.celluler.state.store.StateStore.ChangeRow;
 import io.celluler.state.store.StateStore.HeightRow;
@@ -43,8 +46,8 @@ import org.springframework.dao.DataAccessException;
 
 /**
  * StateService: reads of the replicated state with proofs, roots per height, key history, transaction outcomes and
- * the applied-heights stream. Snapshots and root comparison between cells are not built yet and answer
- * UNIMPLEMENTED (see {@code celluler.roadmap}). Every read is at a committed height: what it answers was durable
+ * the applied-heights stream, root comparison with other cells. Snapshots are not built yet and answer UNIMPLEMENTED
+ * (see {@code celluler.roadmap}). Every read is at a committed height: what it answers was durable
  * before anyone could see it.
  */
 public class StateGrpcService extends StateServiceImplBase {
@@ -54,11 +57,13 @@ public class StateGrpcService extends StateServiceImplBase {
     private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9._-]{1,64}");
 
     private final StateNode node;
+    private final RootComparison roots;
     private final String persistentStore;
     private final ExecutorService streams = Executors.newVirtualThreadPerTaskExecutor();
 
-    public StateGrpcService(StateNode node, String persistentStore) {
+    public StateGrpcService(StateNode node, RootComparison roots, String persistentStore) {
         this.node = node;
+        this.roots = roots;
         this.persistentStore = persistentStore;
     }
 
@@ -142,6 +147,25 @@ public class StateGrpcService extends StateServiceImplBase {
     }
 
     @Override
+    public void compareRoots(CompareRootsRequest r, StreamObserver<CompareRootsResponse> out) {
+        answer(out, () -> {
+            List<String> cells = r.getCellIdsList();
+            for (int i = 0; i < cells.size(); i++) {
+                if (cells.get(i).isBlank() || cells.get(i).length() > 128) {
+                    throw GrpcErrors.invalidArgument("cell_ids[" + i + "]", "a cell id of 1 to 128 characters");
+                }
+            }
+            if (cells.size() > 1000) {
+                throw GrpcErrors.limitExceeded("cell_ids", "at most 1000 cells, not " + cells.size());
+            }
+            HeightRow row = heightRow(r.getHeight());
+            RootComparison.Result result = roots.compare(row, cells.isEmpty() ? roots.peers() : cells);
+            return CompareRootsResponse.newBuilder().setHeight(result.height()).setLocalRoot(result.localRoot())
+                    .addAllPeers(result.peers()).setDiverged(result.diverged()).build();
+        });
+    }
+
+    @Override
     public void getTransactionResult(GetTransactionResultRequest r, StreamObserver<GetTransactionResultResponse> out) {
         answer(out, () -> {
             if (!Sha256.isCanonicalHex(r.getTxId())) {
@@ -165,6 +189,8 @@ public class StateGrpcService extends StateServiceImplBase {
                     .setAppliedHeight(head.height())
                     .setCommittedHeight(Math.max(node.committedHeight(), head.height()))
                     .setCatchingUp(node.catchingUp())
+                    .setDiverged(roots.diverged())
+                    .setDivergedHeight(roots.divergedHeight())
                     .setPrimaryStore("local")
                     .setCacheStore("none")
                     .setPersistentStore(persistentStore);

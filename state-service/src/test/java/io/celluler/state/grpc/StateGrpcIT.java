@@ -19,6 +19,8 @@ import io.celluler.core.smt.StateProofs;
 import io.celluler.core.test.RunningService;
 import io.celluler.proto.consensus.v1.Block;
 import io.celluler.proto.consensus.v1.Transaction;
+import io.celluler.proto.state.v1.CompareRootsRequest;
+import io.celluler.proto.state.v1.CompareRootsResponse;
 import io.celluler.proto.state.v1.GetKeyHistoryRequest;
 import io.celluler.proto.state.v1.GetKeyHistoryResponse;
 import io.celluler.proto.state.v1.GetStateRootRequest;
@@ -385,6 +387,28 @@ class StateGrpcIT {
         expectCode(() -> get("app", "a", 99), Status.Code.NOT_FOUND, "height 99 is not applied yet");
         expectCode(() -> root(99), Status.Code.NOT_FOUND, "height 99");
         expectCode(() -> result("ab".repeat(32)), Status.Code.NOT_FOUND, "no applied block");
+    }
+
+    @Test
+    void aCellAloneComparesWithNoOne() throws Exception {
+        consensus.append(put("app", "a", "1"));
+        start();
+        awaitApplied(1);
+        CompareRootsResponse none = api().compareRoots(CompareRootsRequest.getDefaultInstance());
+        assertThat(none.getHeight()).isEqualTo(1);
+        assertThat(none.getLocalRoot()).isEqualTo(root(1));
+        assertThat(none.getPeersList()).isEmpty();
+        assertThat(none.getDiverged()).isFalse();
+        CompareRootsResponse named = api().compareRoots(CompareRootsRequest.newBuilder().addCellIds("elsewhere").build());
+        assertThat(named.getPeersList()).singleElement().satisfies(p -> {
+            assertThat(p.getMatches()).isFalse();
+            assertThat(p.getError()).contains("alone");
+        });
+        assertThat(named.getDiverged()).as("no answer is no divergence").isFalse();
+        expectField(() -> api().compareRoots(CompareRootsRequest.newBuilder().addCellIds("").build()),
+                Status.Code.INVALID_ARGUMENT, "cell_ids[0]");
+        expectCode(() -> api().compareRoots(CompareRootsRequest.newBuilder().setHeight(7).build()),
+                Status.Code.NOT_FOUND, "height 7 is not applied yet");
     }
 
     static void expectField(Runnable call, Status.Code code, String field) {

@@ -1,6 +1,7 @@
 package io.celluler.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,8 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
  * one cell verifies against another cell's root. A fifth state-service in a process of its own (as a per-service
  * deployment runs it) follows cell 0's consensus-service; it is killed with SIGKILL while blocks are being applied,
  * restarted, and resumes: every height it had reported applied is still there with the same root, and it reaches the
- * others with the same roots at every height. The cells compare roots and agree; a cell whose stored root was
- * altered is found diverged, and the alarm is raised.
+ * others with the same roots at every height. The cells compare roots and agree. A cell that lost its state-service's
+ * data catches up from another cell's snapshot instead of replaying. A cell whose stored root was altered is found
+ * diverged, and the alarm is raised.
  */
 class StateNetworkIT {
 
@@ -53,6 +55,7 @@ class StateNetworkIT {
     static final CellService CONSENSUS = service("consensus-service");
     static final CellService STATE = service("state-service");
     static final String SERVICES = "network-service,consensus-service,state-service";
+    static final int SNAPSHOT_EVERY = 50;
 
     @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path dataDir;
@@ -100,6 +103,37 @@ class StateNetworkIT {
         return state(c).getStateRoot(GetStateRootRequest.newBuilder().setHeight(height).build()).getStateRoot().getRoot();
     }
 
+    long restartedPid;
+
+    static void killCell(long pid) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        await("cell process " + pid + " gone", 30, () -> !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    }
+
+    static void deleteTree(Path dir) throws java.io.IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /** Starts cell 3 again on its data (joining through cell 0, the network's genesis), with more settings. */
+    void restartCell3(Path cell3, String... sets) throws java.io.IOException {
+        List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx384m", "-jar", "target/celluler-cli-exec.jar", "up",
+                "--cell", String.valueOf(FIRST + 3), "--data-dir", cell3.toString(), "--services", SERVICES, "--seeds",
+                "127.0.0.1:" + (io.celluler.cli.cell.Cell.P2P_PORT + CellService.offset(FIRST)), "--set",
+                "celluler.consensus.genesis-file=" + dataDir.resolve("net/genesis.json").toAbsolutePath(), "--set",
+                "celluler.state.compare-interval=1s", "--set", "celluler.state.snapshot-interval-heights=" + SNAPSHOT_EVERY));
+        for (String s : sets) {
+            cmd.addAll(List.of("--set", s));
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(cell3.resolve("restart.log").toFile())).start();
+        processes.add(p);
+        restartedPid = p.pid();
+    }
+
     static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
@@ -142,7 +176,8 @@ class StateNetworkIT {
         assertThat(jar).as("the packaged command (mvn package builds it before the integration tests)").exists();
         Process network = new ProcessBuilder(List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cells",
                 String.valueOf(CELLS), "--cell", String.valueOf(FIRST), "--services", SERVICES, "--data-dir",
-                dataDir.resolve("net").toString(), "--set", "celluler.state.compare-interval=1s"))
+                dataDir.resolve("net").toString(), "--set", "celluler.state.compare-interval=1s", "--set",
+                "celluler.state.snapshot-interval-heights=" + SNAPSHOT_EVERY))
                 .redirectErrorStream(true).start();
         processes.add(network);
         String output = UpOutput.untilUp(network);
@@ -240,31 +275,45 @@ class StateNetworkIT {
         assertThat(agree.getPeersList()).allSatisfy(p -> assertThat(p.getMatches()).as(p.toString()).isTrue());
         assertThat(agree.getDiverged()).isFalse();
 
+        // cell 3 loses its state-service's data and starts again: far behind, it restores another cell's snapshot
+        // (confirmed by the others' roots) instead of replaying from height 1
+        Path cell3 = dataDir.resolve("net/cell-3");
+        killCell(pids.get(3));
+        deleteTree(cell3.resolve("state-service"));
+        restartCell3(cell3, "celluler.state.snapshot-catch-up-blocks=20");
+        await("cell 3 restored and at height " + head, 180, () -> applied(states.get(3)) >= head);
+        java.util.regex.Matcher restore = java.util.regex.Pattern.compile("restored from cell \\S+ snapshot at height (\\d+)")
+                .matcher(Files.readString(cell3.resolve("logs/cell.log")));
+        assertThat(restore.find()).as("restored, not replayed").isTrue();
+        long snapshotHeight = Long.parseLong(restore.group(1));
+        assertThat(snapshotHeight % SNAPSHOT_EVERY).as("snapshots are taken at multiples of the interval").isZero();
+        long upTo = Math.min(applied(states.get(3)), applied(states.get(0)));
+        for (long h = snapshotHeight; h <= upTo; h++) {
+            assertThat(root(states.get(3), h)).as("root at %d after the restore", h).isEqualTo(root(states.get(0), h));
+        }
+        assertThatCode(() -> root(states.get(3), snapshotHeight - 1)).as("heights before the snapshot are not replayed")
+                .hasMessageContaining("NOT_FOUND");
+        System.out.printf("STATE a cell that lost its state restored the snapshot at height %d and followed to %d%n",
+                snapshotHeight, upTo);
+
         // cell 3's stored root at the head is altered (its process killed, its database changed, started again):
         // the comparison finds the divergence, and the periodic one raises it in cell 0's status
-        ProcessHandle.of(pids.get(3)).orElseThrow().destroyForcibly();
-        await("cell 3 gone", 30, () -> !ProcessHandle.of(pids.get(3)).map(ProcessHandle::isAlive).orElse(false));
-        Path cell3 = dataDir.resolve("net/cell-3");
+        long tamperAt = applied(states.get(3));
+        killCell(restartedPid);
         try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:h2:file:"
                 + cell3.resolve("state-service/db/state") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE", "sa", "");
                 java.sql.PreparedStatement update = db.prepareStatement("UPDATE state_height SET root = ? WHERE height = ?")) {
             update.setBytes(1, new byte[32]);
-            update.setLong(2, head);
+            update.setLong(2, tamperAt);
             assertThat(update.executeUpdate()).isEqualTo(1);
         }
-        Process restarted = new ProcessBuilder(List.of(java(), "-Xmx384m", "-jar", jar.toString(), "up", "--cell",
-                String.valueOf(FIRST + 3), "--data-dir", cell3.toString(), "--services", SERVICES, "--seeds",
-                "127.0.0.1:" + (io.celluler.cli.cell.Cell.P2P_PORT + CellService.offset(FIRST)), "--set",
-                "celluler.consensus.genesis-file=" + dataDir.resolve("net/genesis.json").toAbsolutePath(), "--set",
-                "celluler.state.compare-interval=1s"))
-                .redirectErrorStream(true).redirectOutput(cell3.resolve("restart.log").toFile()).start();
-        processes.add(restarted);
-        await("cell 3 answering about height " + head, 180, () -> {
-            PeerRoot p = state(states.get(0)).compareRoots(CompareRootsRequest.newBuilder().setHeight(head)
+        restartCell3(cell3);
+        await("cell 3 answering about height " + tamperAt, 180, () -> {
+            PeerRoot p = state(states.get(0)).compareRoots(CompareRootsRequest.newBuilder().setHeight(tamperAt)
                     .addCellIds(ids.get(3)).build()).getPeers(0);
             return !p.getRoot().isEmpty();
         });
-        CompareRootsResponse split = state(states.get(0)).compareRoots(CompareRootsRequest.newBuilder().setHeight(head)
+        CompareRootsResponse split = state(states.get(0)).compareRoots(CompareRootsRequest.newBuilder().setHeight(tamperAt)
                 .build());
         assertThat(split.getDiverged()).isTrue();
         assertThat(split.getPeersList()).filteredOn(p -> !p.getMatches()).singleElement().satisfies(p -> {
@@ -273,8 +322,8 @@ class StateNetworkIT {
         });
         GetStatusResponse alarmed = state(states.get(0)).getStatus(GetStatusRequest.getDefaultInstance());
         assertThat(alarmed.getDiverged()).isTrue();
-        assertThat(alarmed.getDivergedHeight()).isEqualTo(head);
+        assertThat(alarmed.getDivergedHeight()).isEqualTo(tamperAt);
         assertThat(Files.readString(dataDir.resolve("net/cell-0/logs/cell.log")))
-                .contains("ALARM state root divergence at height " + head);
+                .contains("ALARM state root divergence at height " + tamperAt);
     }
 }

@@ -5,11 +5,10 @@ import java.sql.SQLException;
 
 import javax.sql.DataSource;
 
-import io.celluler.core.peer.PeerNetwork;
-import io.celluler.proto.state.v1.StatePeerRequest;
-import io.celluler.proto.state.v1.StatePeerResponse;
 import io.celluler.state.grpc.StateGrpcService;
 import io.celluler.state.replication.RootComparison;
+import io.celluler.state.replication.StatePeers;
+import io.celluler.state.snapshot.Snapshots;
 import io.celluler.state.node.StateNode;
 import io.celluler.state.store.StateStore;
 import io.celluler.state.store.TreeStore;
@@ -39,20 +38,30 @@ class StateConfiguration {
     }
 
     @Bean
-    RootComparison rootComparison(StateNode node, StateProperties props, MeterRegistry meters) {
-        PeerNetwork<StatePeerRequest, StatePeerResponse> network = props.networked()
-                ? new PeerNetwork<>(props.networkAddress(), props.callTimeout(), RootComparison.TOPIC,
-                        RootComparison.CAPABILITY, StatePeerRequest.parser(), StatePeerResponse.parser())
-                : null;
-        return new RootComparison(node, network, props.compareInterval(), meters);
+    StatePeers statePeers(StateProperties props) {
+        return new StatePeers(props.networkAddress(), props.callTimeout());
     }
 
     @Bean
-    StateGrpcService stateGrpcService(StateNode node, RootComparison roots, DataSource dataSource) throws SQLException {
+    RootComparison rootComparison(StateNode node, StatePeers peers, StateProperties props, MeterRegistry meters) {
+        return new RootComparison(node, peers, props.compareInterval(), meters);
+    }
+
+    @Bean
+    Snapshots snapshots(StateProperties props, StateNode node, StateStore store, TreeStore trees, StatePeers peers,
+            MeterRegistry meters) {
+        Snapshots s = new Snapshots(props, node, store, trees, peers, meters);
+        node.catchUpWith(s);
+        return s;
+    }
+
+    @Bean
+    StateGrpcService stateGrpcService(StateNode node, RootComparison roots, Snapshots snapshots, DataSource dataSource)
+            throws SQLException {
         String product;
         try (Connection c = dataSource.getConnection()) {
             product = c.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT);
         }
-        return new StateGrpcService(node, roots, product.contains("postgres") ? "postgresql" : "h2");
+        return new StateGrpcService(node, roots, snapshots, product.contains("postgres") ? "postgresql" : "h2");
     }
 }

@@ -26,12 +26,17 @@ import org.springframework.validation.annotation.Validated;
  *                         blank: this cell compares with no one
  * @param compareInterval  time between two comparisons of the latest applied height's root with every other cell's
  * @param callTimeout      how long one question to another cell may take
+ * @param snapshotIntervalHeights a snapshot every this many applied heights (0: only on request)
+ * @param snapshotRetain   snapshots kept (the newest)
+ * @param snapshotCatchUpBlocks a state-service further behind consensus than this restores another cell's snapshot
+ *                         instead of replaying every block (0: always replay)
  */
 @Validated
 @ConfigurationProperties("celluler.state")
 public record StateProperties(@NotNull Path dataDir, String consensusAddress, @Min(1) @Max(4096) int maxBatchBlocks,
         @Min(1_000) long nodeCacheEntries, @NotNull Duration retryBackoffMax, String networkAddress,
-        @NotNull Duration compareInterval, @NotNull Duration callTimeout) implements ServiceDataDir {
+        @NotNull Duration compareInterval, @NotNull Duration callTimeout, @Min(0) long snapshotIntervalHeights,
+        @Min(1) @Max(100) int snapshotRetain, @Min(0) long snapshotCatchUpBlocks) implements ServiceDataDir {
 
     public boolean following() {
         return consensusAddress != null && !consensusAddress.isBlank();

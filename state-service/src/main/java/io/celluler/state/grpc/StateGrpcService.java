@@ -14,7 +14,14 @@ import io.celluler.core.hash.Sha256;
 import io.celluler.core.smt.StateProofs;
 import io.celluler.proto.state.v1.CompareRootsRequest;
 import io.celluler.proto.state.v1.CompareRootsResponse;
+import io.celluler.proto.state.v1.CreateSnapshotRequest;
+import io.celluler.proto.state.v1.CreateSnapshotResponse;
 import io.celluler.proto.state.v1.GetKeyHistoryRequest;
+import io.celluler.proto.state.v1.GetSnapshotRequest;
+import io.celluler.proto.state.v1.GetSnapshotResponse;
+import io.celluler.proto.state.v1.ListSnapshotsRequest;
+import io.celluler.proto.state.v1.ListSnapshotsResponse;
+import io.celluler.proto.state.v1.StateSnapshot;
 import io.celluler.proto.state.v1.GetKeyHistoryResponse;
 import io.celluler.proto.state.v1.GetStateRootRequest;
 import io.celluler.proto.state.v1.GetStateRootResponse;
@@ -35,6 +42,8 @@ import io.celluler.proto.state.v1.StreamAppliedHeightsResponse;
 import io.celluler.state.engine.StateMachine;
 import io.celluler.state.node.StateNode;
 import io.celluler.state.replication.RootComparison;
+import io.celluler.state.snapshot.Snapshots;
+import io.celluler.state.store.StateStore.SnapshotRow;
 import io.celluler.state.store.StateStore;
 import io.celluler.state.store.StateStore.ChangeRow;
 import io.celluler.state.store.StateStore.HeightRow;
@@ -46,8 +55,7 @@ import org.springframework.dao.DataAccessException;
 
 /**
  * StateService: reads of the replicated state with proofs, roots per height, key history, transaction outcomes and
- * the applied-heights stream, root comparison with other cells. Snapshots are not built yet and answer UNIMPLEMENTED
- * (see {@code celluler.roadmap}). Every read is at a committed height: what it answers was durable
+ * the applied-heights stream, root comparison with other cells, snapshots. Every read is at a committed height: what it answers was durable
  * before anyone could see it.
  */
 public class StateGrpcService extends StateServiceImplBase {
@@ -58,12 +66,14 @@ public class StateGrpcService extends StateServiceImplBase {
 
     private final StateNode node;
     private final RootComparison roots;
+    private final Snapshots snapshots;
     private final String persistentStore;
     private final ExecutorService streams = Executors.newVirtualThreadPerTaskExecutor();
 
-    public StateGrpcService(StateNode node, RootComparison roots, String persistentStore) {
+    public StateGrpcService(StateNode node, RootComparison roots, Snapshots snapshots, String persistentStore) {
         this.node = node;
         this.roots = roots;
+        this.snapshots = snapshots;
         this.persistentStore = persistentStore;
     }
 
@@ -166,6 +176,46 @@ public class StateGrpcService extends StateServiceImplBase {
     }
 
     @Override
+    public void createSnapshot(CreateSnapshotRequest r, StreamObserver<CreateSnapshotResponse> out) {
+        answer(out, () -> CreateSnapshotResponse.newBuilder().setSnapshot(toProto(snapshots.create(heightRow(0))))
+                .build());
+    }
+
+    @Override
+    public void listSnapshots(ListSnapshotsRequest r, StreamObserver<ListSnapshotsResponse> out) {
+        answer(out, () -> {
+            int size = pageSize(r.getPageSize());
+            long before = r.getPageToken().isEmpty() ? 0 : token(r.getPageToken());
+            List<SnapshotRow> rows = node.store().snapshots(before, size + 1);
+            ListSnapshotsResponse.Builder b = ListSnapshotsResponse.newBuilder();
+            rows.stream().limit(size).forEach(s -> b.addSnapshots(toProto(s)));
+            if (rows.size() > size) {
+                b.setNextPageToken("h" + rows.get(size - 1).height());
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void getSnapshot(GetSnapshotRequest r, StreamObserver<GetSnapshotResponse> out) {
+        answer(out, () -> {
+            SnapshotRow s = node.store().snapshot(r.getHeight());
+            if (s == null) {
+                throw GrpcErrors.notFound("this cell holds no snapshot at height " + r.getHeight());
+            }
+            return GetSnapshotResponse.newBuilder().setSnapshot(toProto(s)).build();
+        });
+    }
+
+    static StateSnapshot toProto(SnapshotRow s) {
+        return StateSnapshot.newBuilder().setHeight(s.height()).setRoot(Sha256.hex(s.root()))
+                .setContentRoot(s.contentSha256()).setSizeBytes(s.sizeBytes()).setKeyCount(s.keyCount())
+                .setCreatedAt(Timestamp.newBuilder().setSeconds(s.createdAt().getEpochSecond())
+                        .setNanos(s.createdAt().getNano()))
+                .build();
+    }
+
+    @Override
     public void getTransactionResult(GetTransactionResultRequest r, StreamObserver<GetTransactionResultResponse> out) {
         answer(out, () -> {
             if (!Sha256.isCanonicalHex(r.getTxId())) {
@@ -252,7 +302,8 @@ public class StateGrpcService extends StateServiceImplBase {
         }
         HeightRow row = node.store().height(requested == 0 ? applied : requested);
         if (row == null) {
-            throw GrpcErrors.notFound("height " + requested + " is not kept");
+            throw GrpcErrors.notFound("height " + requested + " is not on this cell (it caught up from a snapshot"
+                + " after it)");
         }
         return row;
     }

@@ -49,6 +49,14 @@ public class StateNode implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(StateNode.class);
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
 
+    /**
+     * A way to catch up other than replaying every block (a snapshot), tried on the applier thread before each
+     * stream: answers the head to follow on from ({@code head} itself when it did nothing).
+     */
+    public interface CatchUp {
+        Head catchUp(Head head, long committedHeight);
+    }
+
     /** The last applied height (0 and the empty root before any). */
     public record Head(long height, byte[] root, String blockHash) {
     }
@@ -73,6 +81,7 @@ public class StateNode implements SmartLifecycle {
     private volatile boolean refusing;
     private volatile boolean running;
     private volatile Thread applier;
+    private volatile CatchUp catchUp;
 
     public StateNode(StateProperties props, StateStore store, TreeStore trees, MeterRegistry meters) {
         this.props = props;
@@ -139,6 +148,11 @@ public class StateNode implements SmartLifecycle {
         return committedHeight;
     }
 
+    /** Sets the way to catch up from far behind (before {@link #start}). */
+    public void catchUpWith(CatchUp c) {
+        this.catchUp = c;
+    }
+
     /** Runs {@code listener} after each commit of new heights (it must not block); answers how to unregister. */
     public Runnable listen(Runnable listener) {
         listeners.add(listener);
@@ -178,13 +192,25 @@ public class StateNode implements SmartLifecycle {
     /** One stream from consensus-service: blocks from the height after the head, applied until the stream fails. */
     private void followOnce() throws InterruptedException {
         trees.discard(); // whatever an earlier failure left uncommitted
-        Head from = loadHead();
+        Head stored = loadHead();
         committedHeight = Math.max(committedHeight, ConsensusServiceGrpc.newBlockingStub(consensus)
                 .withDeadlineAfter(5, TimeUnit.SECONDS).getStatus(GetStatusRequest.getDefaultInstance())
                 .getCommittedHeight());
         if (!refusing) {
             feedError = null; // consensus-service answers: following it (a refusal stays until a block applies)
         }
+        CatchUp c = catchUp;
+        if (c != null && running) {
+            catchingUp = true;
+            Head restored = c.catchUp(stored, committedHeight);
+            catchingUp = false;
+            if (restored != stored) {
+                head = restored;
+                listeners.forEach(Runnable::run);
+            }
+            stored = restored;
+        }
+        Head from = stored;
         StateMachine machine = new StateMachine(tree, trees, from.height(), from.root());
         BlockingQueue<Object> queue = new ArrayBlockingQueue<>(2 * props.maxBatchBlocks());
         Context.CancellableContext call = Context.current().withCancellation();

@@ -3,12 +3,8 @@ package io.celluler.state.replication;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 
 import io.celluler.core.hash.Sha256;
-import io.celluler.core.peer.PeerNetwork;
 import io.celluler.core.task.PeriodicPass;
 import io.celluler.proto.state.v1.PeerRoot;
 import io.celluler.proto.state.v1.RootAnswer;
@@ -29,13 +25,11 @@ import org.springframework.context.SmartLifecycle;
  * answers others with its root at the height they ask about, and asks them — on request ({@code CompareRoots}) and
  * every {@code compare-interval} at its latest applied height. Cells that applied the same blocks must have the same
  * root; one that answers another root at the same height has diverged: that is logged as an ALARM, counted
- * ({@code celluler.state.roots.diverged}) and shown in the status until a later comparison finds every root equal. A
- * peer that has not applied the height yet is not a divergence.
+ * ({@code celluler.state.roots.diverged}) and shown in the status until that cell answers this cell's root at a height
+ * at least as high. A peer that has not applied the height yet is not a divergence.
  */
 public class RootComparison implements SmartLifecycle {
 
-    public static final String TOPIC = "state";
-    public static final String CAPABILITY = "state-service";
     private static final Logger log = LoggerFactory.getLogger(RootComparison.class);
 
     /** The outcome of one comparison. */
@@ -43,19 +37,15 @@ public class RootComparison implements SmartLifecycle {
     }
 
     private final StateNode node;
-    private final PeerNetwork<StatePeerRequest, StatePeerResponse> network;
+    private final StatePeers network;
     private final Duration interval;
     private final Counter divergences;
-    private volatile boolean diverged;
-    private volatile long divergedHeight;
+    /** Cells found with another root, and the height: until they answer this cell's root at a height as high. */
+    private final java.util.Map<String, Long> divergent = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean running;
-    private ExecutorService handlers;
-    private ScheduledExecutorService retries;
     private PeriodicPass pass;
 
-    /** {@code network} null: this cell works alone and compares with no one. */
-    public RootComparison(StateNode node, PeerNetwork<StatePeerRequest, StatePeerResponse> network, Duration interval,
-            MeterRegistry meters) {
+    public RootComparison(StateNode node, StatePeers network, Duration interval, MeterRegistry meters) {
         this.node = node;
         this.network = network;
         this.interval = interval;
@@ -64,16 +54,17 @@ public class RootComparison implements SmartLifecycle {
     }
 
     public boolean diverged() {
-        return diverged;
+        return !divergent.isEmpty();
     }
 
+    /** The highest height at which a cell that has not agreed since was found diverged (0: none). */
     public long divergedHeight() {
-        return divergedHeight;
+        return divergent.values().stream().mapToLong(Long::longValue).max().orElse(0);
     }
 
     /** The cells to compare with by default: every live cell that runs state-service. */
     public List<String> peers() {
-        return network == null ? List.of() : network.peers();
+        return network.peers();
     }
 
     /**
@@ -86,7 +77,7 @@ public class RootComparison implements SmartLifecycle {
         boolean differs = false;
         for (String cell : cells) {
             PeerRoot.Builder p = PeerRoot.newBuilder().setCellId(cell);
-            if (network == null) {
+            if (network.alone()) {
                 answers.add(p.setError("this cell works alone (no network-service)").build());
                 continue;
             }
@@ -97,8 +88,11 @@ public class RootComparison implements SmartLifecycle {
                     p.setError("not at height " + row.height() + " yet (applied: " + a.getAppliedHeight() + ")");
                 } else {
                     p.setRoot(a.getRoot()).setMatches(a.getRoot().equals(local));
-                    if (!p.getMatches()) {
+                    if (p.getMatches()) {
+                        divergent.computeIfPresent(cell, (c, at) -> row.height() >= at ? null : at);
+                    } else {
                         differs = true;
+                        divergent.merge(cell, row.height(), Math::max);
                         divergences.increment();
                         log.error("state: ALARM state root divergence at height {}: this cell has {}, cell {} has {}",
                                 row.height(), local, cell, a.getRoot());
@@ -109,12 +103,6 @@ public class RootComparison implements SmartLifecycle {
                         + (e.getStatus().getDescription() == null ? "" : " " + e.getStatus().getDescription()));
             }
             answers.add(p.build());
-        }
-        if (differs) {
-            diverged = true;
-            divergedHeight = row.height();
-        } else if (answers.stream().anyMatch(PeerRoot::getMatches)) {
-            diverged = false; // every root that answered at this height agrees
         }
         return new Result(row.height(), local, answers, differs);
     }
@@ -148,13 +136,11 @@ public class RootComparison implements SmartLifecycle {
     @Override
     public void start() {
         running = true;
-        if (network == null) {
+        if (network.alone()) {
             return;
         }
-        handlers = Executors.newFixedThreadPool(2, Thread.ofPlatform().name("state-peer-", 0).daemon(true).factory());
-        retries = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("state-serve-retry").daemon(true)
-                .factory());
-        network.serve(this::handle, handlers, retries, Duration.ofSeconds(1));
+        network.handle(StatePeerRequest.KindCase.ROOT, this::handle);
+        network.serve();
         pass = new PeriodicPass("state-compare", interval, log, this::comparePass);
     }
 
@@ -163,13 +149,6 @@ public class RootComparison implements SmartLifecycle {
         running = false;
         if (pass != null) {
             pass.close();
-        }
-        if (handlers != null) {
-            handlers.shutdownNow();
-            retries.shutdownNow();
-        }
-        if (network != null) {
-            network.close();
         }
     }
 

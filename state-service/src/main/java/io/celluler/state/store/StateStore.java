@@ -40,6 +40,15 @@ public class StateStore {
     public record TxRow(String txId, long height, boolean applied, String failure) {
     }
 
+    /** A snapshot this cell holds. */
+    public record SnapshotRow(long height, byte[] root, String blockHash, String contentSha256, long sizeBytes,
+            long keyCount, Instant createdAt) {
+    }
+
+    /** A live key at a height and its value hash. */
+    public record LiveKey(String namespace, String key, byte[] valueHash) {
+    }
+
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
 
@@ -104,25 +113,98 @@ public class StateStore {
                 .stream().findFirst().orElse(null);
     }
 
+    // ---- snapshots ----------------------------------------------------------------------------------------------
+
+    /**
+     * Every key that has a value at {@code height}, in (namespace, key) order, with its value hash: each key's last
+     * change at or before the height, when that change left a value.
+     */
+    public void liveKeys(long height, java.util.function.Consumer<LiveKey> each) {
+        jdbc.query("SELECT c.namespace, c.skey, c.value_hash FROM state_change c WHERE c.height = (SELECT MAX(d.height)"
+                + " FROM state_change d WHERE d.namespace = c.namespace AND d.skey = c.skey AND d.height <= ?)"
+                + " AND c.value_hash IS NOT NULL ORDER BY c.namespace, c.skey", rs -> {
+                    each.accept(new LiveKey(rs.getString(1), rs.getString(2), rs.getBytes(3)));
+                }, height);
+    }
+
+    public void addSnapshot(SnapshotRow s) {
+        jdbc.update("INSERT INTO state_snapshot (height, root, block_hash, content_sha256, size_bytes, key_count,"
+                + " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", s.height(), s.root(), s.blockHash(), s.contentSha256(),
+                s.sizeBytes(), s.keyCount(), Timestamp.from(s.createdAt()));
+    }
+
+    public void removeSnapshot(long height) {
+        jdbc.update("DELETE FROM state_snapshot WHERE height = ?", height);
+    }
+
+    /** Snapshots below {@code before} (0: all), newest first, at most {@code limit}. */
+    public List<SnapshotRow> snapshots(long before, int limit) {
+        return jdbc.query("SELECT height, root, block_hash, content_sha256, size_bytes, key_count, created_at"
+                + " FROM state_snapshot WHERE height < ? ORDER BY height DESC LIMIT ?", (rs, i) -> new SnapshotRow(
+                        rs.getLong(1), rs.getBytes(2), rs.getString(3), rs.getString(4), rs.getLong(5), rs.getLong(6),
+                        rs.getTimestamp(7).toInstant()), before == 0 ? Long.MAX_VALUE : before, limit);
+    }
+
+    public SnapshotRow snapshot(long height) {
+        List<SnapshotRow> rows = snapshots(height + 1, 1);
+        return rows.isEmpty() || rows.getFirst().height() != height ? null : rows.getFirst();
+    }
+
+    /**
+     * Installs a state restored from a snapshot at {@code row}'s height, in one transaction: its nodes and values,
+     * each live key as changed at that height (by no transaction: the history before it is not on this cell) and
+     * each key this cell had that the snapshot does not as deleted there,
+     * namespace sizes counted afresh, and the height itself — after which the state machine follows on from there.
+     */
+    public void install(HeightRow row, List<StateMachine.KeyChange> keys, List<LiveKey> gone,
+            TreeStore.Pending pending) {
+        tx.executeWithoutResult(status -> {
+            writeTree(pending);
+            List<Object[]> changes = new ArrayList<>(keys.size());
+            Map<String, Long> counts = new TreeMap<>();
+            for (StateMachine.KeyChange k : keys) {
+                changes.add(new Object[] {k.namespace(), k.key(), row.height(), k.valueHash(), ""});
+                counts.merge(k.namespace(), 1L, Long::sum);
+            }
+            for (LiveKey k : gone) { // live before, absent from the snapshot: deleted by then
+                changes.add(new Object[] {k.namespace(), k.key(), row.height(), null, ""});
+                counts.merge(k.namespace(), 0L, Long::sum);
+            }
+            jdbc.update("DELETE FROM state_change WHERE height >= ?", row.height());
+            jdbc.batchUpdate("INSERT INTO state_change (namespace, skey, height, value_hash, tx_id)"
+                    + " VALUES (?, ?, ?, ?, ?)", changes);
+            jdbc.update("DELETE FROM state_namespace");
+            List<Object[]> ns = new ArrayList<>();
+            counts.forEach((n, c) -> ns.add(new Object[] {n, c, row.height()}));
+            jdbc.batchUpdate("INSERT INTO state_namespace (namespace, key_count, last_changed_height) VALUES (?, ?, ?)",
+                    ns);
+            jdbc.update("INSERT INTO state_height (height, root, block_hash, tx_count, failed_tx_count, applied_at)"
+                    + " VALUES (?, ?, ?, 0, 0, ?)", row.height(), row.root(), row.blockHash(),
+                    Timestamp.from(row.appliedAt()));
+        });
+    }
+
+    private void writeTree(TreeStore.Pending pending) {
+        List<Object[]> nodes = new ArrayList<>(pending.nodes().size());
+        for (SparseMerkleTree.Node n : pending.nodes()) {
+            if (n instanceof SparseMerkleTree.Leaf l) {
+                nodes.add(new Object[] {l.hash(), TreeStore.LEAF, l.path(), l.valueHash()});
+            } else if (n instanceof SparseMerkleTree.Internal in) {
+                nodes.add(new Object[] {in.hash(), TreeStore.INTERNAL, in.left(), in.right()});
+            }
+        }
+        jdbc.batchUpdate("INSERT INTO state_node (hash, kind, a, b) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", nodes);
+        List<Object[]> values = new ArrayList<>(pending.values().size());
+        for (Map.Entry<ByteBuffer, byte[]> v : pending.values().entrySet()) {
+            values.add(new Object[] {v.getKey().array(), v.getValue()});
+        }
+        jdbc.batchUpdate("INSERT INTO state_value (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING", values);
+    }
+
     /** Writes a group of consecutive heights and the nodes and values they made, in one transaction. */
     public void commit(List<AppliedHeight> heights, TreeStore.Pending pending) {
         tx.executeWithoutResult(status -> {
-            List<Object[]> nodes = new ArrayList<>(pending.nodes().size());
-            for (SparseMerkleTree.Node n : pending.nodes()) {
-                if (n instanceof SparseMerkleTree.Leaf l) {
-                    nodes.add(new Object[] {l.hash(), TreeStore.LEAF, l.path(), l.valueHash()});
-                } else if (n instanceof SparseMerkleTree.Internal in) {
-                    nodes.add(new Object[] {in.hash(), TreeStore.INTERNAL, in.left(), in.right()});
-                }
-            }
-            jdbc.batchUpdate("INSERT INTO state_node (hash, kind, a, b) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    nodes);
-            List<Object[]> values = new ArrayList<>(pending.values().size());
-            for (Map.Entry<ByteBuffer, byte[]> v : pending.values().entrySet()) {
-                values.add(new Object[] {v.getKey().array(), v.getValue()});
-            }
-            jdbc.batchUpdate("INSERT INTO state_value (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING", values);
-
+            writeTree(pending);
             List<Object[]> rows = new ArrayList<>();
             List<Object[]> changes = new ArrayList<>();
             List<Object[]> txs = new ArrayList<>();

@@ -21,7 +21,14 @@ import io.celluler.proto.consensus.v1.Block;
 import io.celluler.proto.consensus.v1.Transaction;
 import io.celluler.proto.state.v1.CompareRootsRequest;
 import io.celluler.proto.state.v1.CompareRootsResponse;
+import io.celluler.proto.state.v1.CreateSnapshotRequest;
 import io.celluler.proto.state.v1.GetKeyHistoryRequest;
+import io.celluler.proto.state.v1.GetSnapshotRequest;
+import io.celluler.proto.state.v1.ListSnapshotsRequest;
+import io.celluler.proto.state.v1.ListSnapshotsResponse;
+import io.celluler.proto.state.v1.SnapshotEntry;
+import io.celluler.proto.state.v1.SnapshotHeader;
+import io.celluler.proto.state.v1.StateSnapshot;
 import io.celluler.proto.state.v1.GetKeyHistoryResponse;
 import io.celluler.proto.state.v1.GetStateRootRequest;
 import io.celluler.proto.state.v1.GetStatusRequest;
@@ -73,8 +80,9 @@ class StateGrpcIT {
         consensus = new FakeConsensus();
     }
 
-    protected void start() {
+    protected void start(String... more) {
         List<String> args = new ArrayList<>(extraArgs());
+        args.addAll(List.of(more));
         args.add("--celluler.state.consensus-address=" + consensus.address());
         args.add("--celluler.state.retry-backoff-max=300ms");
         service = RunningService.start(StateServiceApplication.class, StateServiceApplication.NAME, dataDir, args);
@@ -409,6 +417,54 @@ class StateGrpcIT {
                 Status.Code.INVALID_ARGUMENT, "cell_ids[0]");
         expectCode(() -> api().compareRoots(CompareRootsRequest.newBuilder().setHeight(7).build()),
                 Status.Code.NOT_FOUND, "height 7 is not applied yet");
+    }
+
+    @Test
+    void snapshotsAreTakenPeriodicallyAndOnRequestAndRebuildTheirRoot() throws Exception {
+        for (int i = 0; i < 7; i++) {
+            consensus.append(put("app", "k" + (i % 4), "v" + i), put("ns" + (i % 2), "x", "y" + i),
+                    i == 5 ? delete("app", "k0") : put("app", "extra", "e"));
+        }
+        start("--celluler.state.snapshot-interval-heights=3", "--celluler.state.snapshot-retain=2");
+        awaitApplied(7);
+        Awaitility.await("the periodic snapshot at 6").atMost(Duration.ofSeconds(30)).until(() ->
+                api().listSnapshots(ListSnapshotsRequest.getDefaultInstance()).getSnapshotsList().stream()
+                        .anyMatch(x -> x.getHeight() == 6));
+        StateSnapshot taken = api().createSnapshot(CreateSnapshotRequest.getDefaultInstance()).getSnapshot();
+        assertThat(taken.getHeight()).isEqualTo(7);
+        assertThat(taken.getRoot()).isEqualTo(root(7));
+        assertThat(api().createSnapshot(CreateSnapshotRequest.getDefaultInstance()).getSnapshot())
+                .as("the height's snapshot, not a second one").isEqualTo(taken);
+        assertThat(api().listSnapshots(ListSnapshotsRequest.getDefaultInstance()).getSnapshotsList())
+                .as("newest first, the newest two kept").extracting(StateSnapshot::getHeight).containsExactly(7L, 6L);
+        ListSnapshotsResponse page = api().listSnapshots(ListSnapshotsRequest.newBuilder().setPageSize(1).build());
+        assertThat(page.getSnapshotsList()).extracting(StateSnapshot::getHeight).containsExactly(7L);
+        assertThat(api().listSnapshots(ListSnapshotsRequest.newBuilder().setPageSize(1)
+                .setPageToken(page.getNextPageToken()).build()).getSnapshotsList())
+                .extracting(StateSnapshot::getHeight).containsExactly(6L);
+        assertThat(api().getSnapshot(GetSnapshotRequest.newBuilder().setHeight(7).build()).getSnapshot())
+                .isEqualTo(taken);
+        expectCode(() -> api().getSnapshot(GetSnapshotRequest.newBuilder().setHeight(3).build()),
+                Status.Code.NOT_FOUND, "no snapshot at height 3");
+
+        // the content: its SHA-256 as recorded, and its entries rebuild the root
+        byte[] content = java.nio.file.Files.readAllBytes(dataDir.resolve("state-service/snapshots/7.snap"));
+        assertThat(Sha256.hexOf(content)).isEqualTo(taken.getContentRoot());
+        assertThat((long) content.length).isEqualTo(taken.getSizeBytes());
+        java.io.InputStream in = new java.io.ByteArrayInputStream(content);
+        SnapshotHeader header = SnapshotHeader.parseDelimitedFrom(in);
+        assertThat(header.getKeyCount()).isEqualTo(taken.getKeyCount()).isEqualTo(6); // app k1-3, extra; ns0 x; ns1 x
+        java.util.TreeMap<java.nio.ByteBuffer, byte[]> leaves = new java.util.TreeMap<>();
+        for (int i = 0; i < header.getKeyCount(); i++) {
+            SnapshotEntry e = SnapshotEntry.parseDelimitedFrom(in);
+            assertThat(get(e.getNamespace(), e.getKey(), 7).getValue()).isEqualTo(e.getValue());
+            leaves.put(java.nio.ByteBuffer.wrap(io.celluler.core.smt.SparseMerkle.path(e.getNamespace(),
+                    e.getKey().getBytes(StandardCharsets.UTF_8))), io.celluler.core.smt.SparseMerkle.valueHash(
+                            e.getValue().toByteArray()));
+        }
+        assertThat(in.read()).isEqualTo(-1);
+        assertThat(Sha256.hex(new SparseMerkleTree(new SparseMerkleTree.MemoryStore())
+                .update(SparseMerkleTree.emptyRoot(), leaves))).isEqualTo(root(7));
     }
 
     static void expectField(Runnable call, Status.Code code, String field) {

@@ -210,9 +210,7 @@ public class StateGrpcService extends StateServiceImplBase {
     static StateSnapshot toProto(SnapshotRow s) {
         return StateSnapshot.newBuilder().setHeight(s.height()).setRoot(Sha256.hex(s.root()))
                 .setContentRoot(s.contentSha256()).setSizeBytes(s.sizeBytes()).setKeyCount(s.keyCount())
-                .setCreatedAt(Timestamp.newBuilder().setSeconds(s.createdAt().getEpochSecond())
-                        .setNanos(s.createdAt().getNano()))
-                .build();
+                .setCreatedAt(timestamp(s.createdAt())).build();
     }
 
     @Override
@@ -348,9 +346,11 @@ public class StateGrpcService extends StateServiceImplBase {
     static StateRoot toProto(HeightRow row) {
         return StateRoot.newBuilder().setHeight(row.height()).setRoot(Sha256.hex(row.root()))
                 .setBlockHash(row.blockHash()).setTxCount(row.txCount()).setFailedTxCount(row.failedTxCount())
-                .setAppliedAt(Timestamp.newBuilder().setSeconds(row.appliedAt().getEpochSecond())
-                        .setNanos(row.appliedAt().getNano()))
-                .build();
+                .setAppliedAt(timestamp(row.appliedAt())).build();
+    }
+
+    private static Timestamp timestamp(java.time.Instant i) {
+        return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
     }
 
     private static Status statusOf(RuntimeException e) {

@@ -76,6 +76,7 @@ public class StateNode implements SmartLifecycle {
     private volatile Head head = new Head(0, SparseMerkleTree.emptyRoot(), "");
     private volatile String feedError;
     private volatile long committedHeight;
+    private volatile long committedAskedAt = System.nanoTime() - 2_000_000_000L;
     private volatile boolean catchingUp;
     /** The last block from consensus-service was refused; cleared once a block is applied. */
     private volatile boolean refusing;
@@ -134,9 +135,11 @@ public class StateNode implements SmartLifecycle {
         return catchingUp;
     }
 
-    /** consensus-service's committed height: asked now (briefly), else the last one seen. */
+    /** consensus-service's committed height: asked (briefly) at most once a second, else the last one seen. */
     public long committedHeight() {
-        if (consensus != null) {
+        long now = System.nanoTime();
+        if (consensus != null && now - committedAskedAt > 1_000_000_000L) {
+            committedAskedAt = now;
             try {
                 long h = ConsensusServiceGrpc.newBlockingStub(consensus).withDeadlineAfter(2, TimeUnit.SECONDS)
                         .getStatus(GetStatusRequest.getDefaultInstance()).getCommittedHeight();

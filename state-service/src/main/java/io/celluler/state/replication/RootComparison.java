@@ -68,43 +68,54 @@ public class RootComparison implements SmartLifecycle {
     }
 
     /**
-     * Compares this cell's root at {@code row}'s height with each of {@code cells}' (one call each, in turn; a cell
-     * that does not answer is reported, not a divergence).
+     * Compares this cell's root at {@code row}'s height with each of {@code cells}' (one call each, all at once; a
+     * cell that does not answer is reported, not a divergence).
      */
     public Result compare(HeightRow row, List<String> cells) {
         String local = Sha256.hex(row.root());
-        List<PeerRoot> answers = new ArrayList<>();
+        List<java.util.concurrent.Future<PeerRoot>> asked = new ArrayList<>(cells.size());
+        try (var calls = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (String cell : cells) { // all at once: an unreachable cell costs one call timeout, not one each
+                asked.add(calls.submit(() -> ask(cell, row.height(), local)));
+            }
+        }
+        List<PeerRoot> answers = new ArrayList<>(cells.size());
         boolean differs = false;
-        for (String cell : cells) {
-            PeerRoot.Builder p = PeerRoot.newBuilder().setCellId(cell);
-            if (network.alone()) {
-                answers.add(p.setError("this cell works alone (no network-service)").build());
+        for (var f : asked) {
+            PeerRoot p = f.resultNow();
+            answers.add(p);
+            if (p.getRoot().isEmpty()) {
                 continue;
             }
-            try {
-                RootAnswer a = network.call(cell, StatePeerRequest.newBuilder()
-                        .setRoot(RootQuery.newBuilder().setHeight(row.height())).build()).getRoot();
-                if (a.getRoot().isEmpty()) {
-                    p.setError("not at height " + row.height() + " yet (applied: " + a.getAppliedHeight() + ")");
-                } else {
-                    p.setRoot(a.getRoot()).setMatches(a.getRoot().equals(local));
-                    if (p.getMatches()) {
-                        divergent.computeIfPresent(cell, (c, at) -> row.height() >= at ? null : at);
-                    } else {
-                        differs = true;
-                        divergent.merge(cell, row.height(), Math::max);
-                        divergences.increment();
-                        log.error("state: ALARM state root divergence at height {}: this cell has {}, cell {} has {}",
-                                row.height(), local, cell, a.getRoot());
-                    }
-                }
-            } catch (StatusRuntimeException e) {
-                p.setError("not reached: " + e.getStatus().getCode()
-                        + (e.getStatus().getDescription() == null ? "" : " " + e.getStatus().getDescription()));
+            if (p.getMatches()) {
+                divergent.computeIfPresent(p.getCellId(), (c, at) -> row.height() >= at ? null : at);
+            } else {
+                differs = true;
+                divergent.merge(p.getCellId(), row.height(), Math::max);
+                divergences.increment();
+                log.error("state: ALARM state root divergence at height {}: this cell has {}, cell {} has {}",
+                        row.height(), local, p.getCellId(), p.getRoot());
             }
-            answers.add(p.build());
         }
         return new Result(row.height(), local, answers, differs);
+    }
+
+    /** One cell's root at {@code height}, or why there is none. */
+    private PeerRoot ask(String cell, long height, String local) {
+        PeerRoot.Builder p = PeerRoot.newBuilder().setCellId(cell);
+        if (network.alone()) {
+            return p.setError("this cell works alone (no network-service)").build();
+        }
+        try {
+            RootAnswer a = network.call(cell, StatePeerRequest.newBuilder()
+                    .setRoot(RootQuery.newBuilder().setHeight(height)).build()).getRoot();
+            return a.getRoot().isEmpty()
+                    ? p.setError("not at height " + height + " yet (applied: " + a.getAppliedHeight() + ")").build()
+                    : p.setRoot(a.getRoot()).setMatches(a.getRoot().equals(local)).build();
+        } catch (StatusRuntimeException e) {
+            return p.setError("not reached: " + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() == null ? "" : " " + e.getStatus().getDescription())).build();
+        }
     }
 
     /** Answers another cell's question. */

@@ -87,6 +87,8 @@ public class Snapshots implements SmartLifecycle, StateNode.CatchUp {
     private final java.util.concurrent.atomic.AtomicBoolean scheduled = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile long lastTaken;
     private volatile boolean running;
+    /** Set by {@link #stop}; a catch-up may run before {@link #start} (the applier starts first). */
+    private volatile boolean stopped;
     private Runnable unlisten = () -> { };
 
     public Snapshots(StateProperties props, StateNode node, StateStore store, TreeStore trees, StatePeers peers,
@@ -282,7 +284,7 @@ public class Snapshots implements SmartLifecycle, StateNode.CatchUp {
 
     /** The other cells, waiting up to 10 s for membership to name some (a cell just started knows no one yet). */
     private List<String> livePeers() {
-        for (int i = 0; i < 20 && running; i++) {
+        for (int i = 0; i < 20 && !stopped; i++) {
             try {
                 List<String> cells = peers.peers();
                 if (!cells.isEmpty()) {
@@ -442,6 +444,7 @@ public class Snapshots implements SmartLifecycle, StateNode.CatchUp {
     @Override
     public void stop() {
         running = false;
+        stopped = true;
         unlisten.run();
         background.shutdownNow();
     }

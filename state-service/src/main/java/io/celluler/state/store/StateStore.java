@@ -49,6 +49,9 @@ public class StateStore {
     public record LiveKey(String namespace, String key, byte[] valueHash) {
     }
 
+    private static final String HEIGHTS = "SELECT height, root, block_hash, tx_count, failed_tx_count, applied_at"
+            + " FROM state_height";
+
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
 
@@ -59,19 +62,16 @@ public class StateStore {
 
     /** The last applied height, null when none is. */
     public HeightRow latest() {
-        return jdbc.query("SELECT height, root, block_hash, tx_count, failed_tx_count, applied_at FROM state_height"
-                + " ORDER BY height DESC LIMIT 1", StateStore::height).stream().findFirst().orElse(null);
+        return jdbc.query(HEIGHTS + " ORDER BY height DESC LIMIT 1", StateStore::height).stream().findFirst().orElse(null);
     }
 
     public HeightRow height(long height) {
-        return jdbc.query("SELECT height, root, block_hash, tx_count, failed_tx_count, applied_at FROM state_height"
-                + " WHERE height = ?", StateStore::height, height).stream().findFirst().orElse(null);
+        return jdbc.query(HEIGHTS + " WHERE height = ?", StateStore::height, height).stream().findFirst().orElse(null);
     }
 
     /** Applied heights after {@code after}, in order, at most {@code limit}. */
     public List<HeightRow> heightsAfter(long after, int limit) {
-        return jdbc.query("SELECT height, root, block_hash, tx_count, failed_tx_count, applied_at FROM state_height"
-                + " WHERE height > ? ORDER BY height LIMIT ?", StateStore::height, after, limit);
+        return jdbc.query(HEIGHTS + " WHERE height > ? ORDER BY height LIMIT ?", StateStore::height, after, limit);
     }
 
     private static HeightRow height(java.sql.ResultSet rs, int i) throws java.sql.SQLException {
